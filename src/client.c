@@ -1,0 +1,188 @@
+/*
+ * client.c: a connection's state and output path.  Owner worker thread
+ * only; nothing here locks.
+ *
+ * Output: the worker appends every line its clients are to get to its
+ * sendlog (see sendlog.h).  A client sends from its cursor with one
+ * writev() for as many lines as the socket takes, and passes over lines
+ * that are not for it (its own broadcasts, other clients' direct lines,
+ * broadcasts from before it joined).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "msg.h"
+#include "sendlog.h"
+#include "xmalloc.h"
+
+#define CLIENT_IOV 256          /* lines per writev() */
+
+/* A new client for a connected, non-blocking socket. */
+struct client *
+client_new(int fd, uint64_t id, size_t max_line)
+{
+    struct client *c = xcalloc(1, sizeof(*c));
+
+    c->fd = fd;
+    c->id = id;
+    linebuf_init(&c->in, max_line);
+    net_peer_string(fd, c->addr, sizeof(c->addr));
+    return c;
+}
+
+/* Free c and close its socket.  Its sendlog entries must be passed. */
+void
+client_free(struct client *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    linebuf_free(&c->in);
+    free(c);
+}
+
+/* Is log entry e for c? */
+static int
+relevant(const struct client *c, const struct sendlog_entry *e)
+{
+    if (e->to != 0)
+        return e->to == c->id;
+    return e->seq >= c->join_seq && e->from != c->id;
+}
+
+/* Move c's cursor past entry e, releasing c's hold on it. */
+static void
+pass(struct client *c, struct sendlog_entry *e)
+{
+    if (e->to == 0 || e->to == c->id) {
+        e->pending--;
+        if (e->to == c->id)
+            c->direct_bytes -= e->msg->len;
+    }
+    c->cur++;
+    c->off = 0;
+}
+
+/*
+ * Account for n bytes written from the cursor on: pass every line fully
+ * sent and every line not for c up to the first one still unsent.
+ * Returns how many lines were completed.
+ */
+static uint64_t
+advance(struct client *c, struct sendlog *log, size_t n)
+{
+    uint64_t done = 0;
+
+    while (c->cur < log->head) {
+        struct sendlog_entry *e = sendlog_at(log, c->cur);
+        if (!relevant(c, e)) {
+            pass(c, e);
+            continue;
+        }
+        size_t left = e->msg->len - c->off;
+        if (n < left) {
+            c->off += (uint32_t)n;
+            break;
+        }
+        n -= left;
+        pass(c, e);
+        done++;
+    }
+    return done;
+}
+
+/*
+ * Write what c has pending, batching up to CLIENT_IOV lines per writev(),
+ * until it is all sent or the socket is full (then c->blocked is set and
+ * the caller waits for EPOLLOUT).  Adds what was sent to *lines and
+ * *bytes.  Returns 0, or -1 with errno set on a write error.
+ */
+int
+client_flush(struct client *c, struct sendlog *log, uint64_t *lines,
+             uint64_t *bytes)
+{
+    struct iovec iov[CLIENT_IOV];
+
+    while (!c->blocked) {
+        size_t niov = 0, total = 0;
+        uint32_t off = c->off;
+
+        for (uint64_t i = c->cur; i < log->head && niov < CLIENT_IOV; i++) {
+            struct sendlog_entry *e = sendlog_at(log, i);
+            if (!relevant(c, e))
+                continue;
+            iov[niov].iov_base = e->msg->data + off;
+            iov[niov].iov_len = e->msg->len - off;
+            total += iov[niov].iov_len;
+            niov++;
+            off = 0;
+        }
+        if (niov == 0) {
+            advance(c, log, 0);         /* pass what is not for c */
+            return 0;
+        }
+        ssize_t n = writev(c->fd, iov, (int)niov);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                c->blocked = 1;
+                return 0;
+            }
+            return -1;
+        }
+        *bytes += (uint64_t)n;
+        *lines += advance(c, log, (size_t)n);
+        if ((size_t)n < total)
+            c->blocked = 1;
+    }
+    return 0;
+}
+
+/* Release every sendlog entry c still holds (before freeing it). */
+void
+client_pass_all(struct client *c, struct sendlog *log)
+{
+    while (c->cur < log->head)
+        pass(c, sendlog_at(log, c->cur));
+}
+
+/*
+ * Bytes logged for c and not yet sent: the broadcasts after its cursor
+ * (its own included, a slight overcount) plus its direct lines.
+ */
+uint64_t
+client_backlog(const struct client *c, struct sendlog *log)
+{
+    return log->bcum - sendlog_bcum_at(log, c->cur) + c->direct_bytes;
+}
+
+/*
+ * Token bucket: refill at `rate` tokens per second up to `burst`, then
+ * take one.  Returns 1 if a token was taken, or 0 and sets c->wake_ms to
+ * when the next one is due.  rate 0 means no limit.
+ */
+int
+client_take_token(struct client *c, int64_t now_ms, long rate, long burst)
+{
+    if (rate <= 0)
+        return 1;
+    if (now_ms > c->refill_ms) {
+        c->tokens += (double)(now_ms - c->refill_ms) * (double)rate / 1000.0;
+        if (c->tokens > (double)burst)
+            c->tokens = (double)burst;
+        c->refill_ms = now_ms;
+    }
+    if (c->tokens >= 1.0) {
+        c->tokens -= 1.0;
+        return 1;
+    }
+    c->wake_ms = now_ms + (int64_t)((1.0 - c->tokens) * 1000.0 /
+                                    (double)rate) + 1;
+    return 0;
+}

@@ -1,0 +1,62 @@
+/*
+ * client.h: one connection.  A struct client is created, used, closed and
+ * freed by the worker thread that owns it and by no other thread; other
+ * threads reach a client only through the hub, by id.
+ */
+#ifndef CHATD_CLIENT_H
+#define CHATD_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "linebuf.h"
+#include "net.h"
+#include "proto.h"
+
+struct hub_user;
+struct sendlog;
+struct sendlog_entry;
+
+struct client {
+    uint64_t          id;           /* unique for the server's life */
+    int               fd;
+    struct hub_user  *user;         /* registry entry; NULL until joined */
+    char              nick[PROTO_NICK_MAX + 1];
+    char              addr[NET_ADDRSTRLEN];
+    struct linebuf    in;           /* input framing */
+
+    /* Output: a cursor into the worker's sendlog. */
+    uint64_t          cur;          /* next entry to send */
+    uint32_t          off;          /* bytes of entry cur already sent */
+    uint64_t          join_seq;     /* first broadcast it receives */
+    uint64_t          direct_bytes; /* direct lines logged, not yet sent */
+
+    /* Flood control: a token bucket. */
+    double            tokens;
+    int64_t           refill_ms;    /* when tokens were last refilled */
+    int64_t           wake_ms;      /* throttled: when a token is due */
+
+    unsigned          events;       /* epoll events registered */
+    unsigned          reading:1;    /* wants EPOLLIN */
+    unsigned          blocked:1;    /* socket full: waits for EPOLLOUT */
+    unsigned          throttled:1;  /* out of tokens */
+    unsigned          dirty:1;      /* on the worker's flush list */
+    const char       *closing;      /* reason, once marked for close */
+    char              reason[96];   /* storage for a built reason */
+
+    struct client    *prev, *next;  /* the worker's clients */
+    struct client    *hnext;        /* id hash chain */
+    struct client    *tprev, *tnext;/* throttled list */
+    struct client    *dnext;        /* flush list, or close list */
+};
+
+struct client *client_new(int fd, uint64_t id, size_t max_line);
+void     client_free(struct client *c);
+int      client_flush(struct client *c, struct sendlog *log,
+                      uint64_t *lines, uint64_t *bytes);
+void     client_pass_all(struct client *c, struct sendlog *log);
+uint64_t client_backlog(const struct client *c, struct sendlog *log);
+int      client_take_token(struct client *c, int64_t now_ms, long rate,
+                           long burst);
+
+#endif

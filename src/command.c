@@ -1,0 +1,185 @@
+/*
+ * command.c: protocol v1 commands, executed for a client by the worker
+ * thread that owns it.  Text is parsed by proto.c and sanitized before it
+ * is formatted; public lines go out through the worker's outbox, replies
+ * straight into its sendlog.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "command.h"
+#include "hub.h"
+#include "log.h"
+#include "msg.h"
+#include "proto.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+/*
+ * Greet a client that has just joined: its nickname, how many are online
+ * and the MOTD, one notice per line.  The caller sends the history next.
+ */
+void
+command_welcome(struct worker *w, struct client *c, size_t online)
+{
+    worker_notice(w, c, "welcome to chatd, %s! %zu user%s online; "
+                  "/help lists the commands", c->nick, online,
+                  online == 1 ? "" : "s");
+    if (w->conf->motd == NULL)
+        return;
+
+    const char *p = w->conf->motd;
+    while (*p != '\0') {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char *clean = xmalloc(len * 3 + 1);
+        proto_sanitize(p, len, clean);
+        worker_notice(w, c, "%s", clean);
+        free(clean);
+        p += len + (nl != NULL);
+    }
+}
+
+/* Tell the sender its line was too long (the line is already dropped). */
+void
+command_too_long(struct worker *w, struct client *c)
+{
+    worker_error(w, c, "line too long (max %ld bytes)", w->conf->max_line);
+}
+
+static void
+say(struct worker *w, struct client *c, enum proto_kind kind,
+    const char *text)
+{
+    size_t len = strlen(text);
+    char stackbuf[4096];
+    char *clean = len * 3 + 1 <= sizeof(stackbuf) ? stackbuf
+                                                  : xmalloc(len * 3 + 1);
+
+    if (proto_sanitize(text, len, clean) > 0)
+        hub_outbox_broadcast(&w->outbox, msg_format(kind, c->nick, clean),
+                             c->id, 1);
+    if (clean != stackbuf)
+        free(clean);
+}
+
+static void
+nick(struct worker *w, struct client *c, const char *name)
+{
+    const char *why;
+    char old[PROTO_NICK_MAX + 1];
+    int rc;
+
+    if (!proto_nick_valid(name, &why)) {
+        worker_error(w, c, "%s", why);
+        return;
+    }
+    rc = hub_nick(c->user, name, old, &w->outbox, &why);
+    if (rc < 0) {
+        worker_error(w, c, "%s: %s", why, name);
+        return;
+    }
+    if (rc > 0) {
+        worker_notice(w, c, "you are already known as %s", name);
+        return;
+    }
+    snprintf(c->nick, sizeof(c->nick), "%s", name);
+    worker_notice(w, c, "you are now known as %s", c->nick);
+    log_debug("client %llu (%s): %s is now %s",
+              (unsigned long long)c->id, c->addr, old, c->nick);
+}
+
+static void
+privmsg(struct worker *w, struct client *c, const char *to,
+        const char *text)
+{
+    char real[PROTO_NICK_MAX + 1];
+    uint64_t id;
+    int worker;
+    size_t len = strlen(text);
+    char *clean;
+
+    if (!proto_nick_valid(to, NULL) || hub_lookup(to, &id, &worker,
+                                                  real) < 0) {
+        char safe[PROTO_NICK_MAX * 3 + 1];
+        proto_sanitize(to, strnlen(to, PROTO_NICK_MAX), safe);
+        worker_error(w, c, "no such nickname: %s", safe);
+        return;
+    }
+    clean = xmalloc(len * 3 + 1);
+    if (proto_sanitize(text, len, clean) > 0) {
+        hub_outbox_direct(&w->outbox,
+                          msg_format(PROTO_PRIVATE, c->nick, clean), id,
+                          worker);
+        worker_reply(w, c, msg_format(PROTO_SENT, real, clean));
+    }
+    free(clean);
+}
+
+static void
+who_line(void *arg, const char *line)
+{
+    void **a = arg;
+
+    worker_notice(a[0], a[1], "%s", line);
+}
+
+static void
+quit(struct worker *w, struct client *c, const char *reason)
+{
+    size_t len = strnlen(reason, 24);
+    char clean[24 * 3 + 1];
+
+    proto_sanitize(reason, len, clean);
+    if (clean[0] == '\0') {
+        worker_close(w, c, "quit");
+        return;
+    }
+    snprintf(c->reason, sizeof(c->reason), "quit: %s", clean);
+    worker_close(w, c, c->reason);
+}
+
+/* Run one framed line from c (NUL-terminated, may be modified). */
+void
+command_line(struct worker *w, struct client *c, char *line, size_t len)
+{
+    struct proto_cmd cmd;
+
+    (void)len;
+    proto_parse(line, &cmd);
+    switch (cmd.type) {
+    case PROTO_EMPTY:
+        break;
+    case PROTO_SAY:
+        say(w, c, PROTO_PUBLIC, cmd.text);
+        break;
+    case PROTO_ME:
+        say(w, c, PROTO_ACTION, cmd.text);
+        break;
+    case PROTO_NICK:
+        nick(w, c, cmd.arg);
+        break;
+    case PROTO_MSG:
+        privmsg(w, c, cmd.arg, cmd.text);
+        break;
+    case PROTO_WHO: {
+        void *arg[2] = { w, c };
+        hub_who(who_line, arg);
+        break;
+    }
+    case PROTO_HELP:
+        for (const char *const *h = proto_help_lines(); *h; h++)
+            worker_notice(w, c, "%s", *h);
+        break;
+    case PROTO_QUIT:
+        quit(w, c, cmd.text);
+        break;
+    case PROTO_BAD:
+        worker_error(w, c, "%s", cmd.text);
+        break;
+    }
+}

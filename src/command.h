@@ -1,0 +1,18 @@
+/*
+ * command.h: what a client's lines do.  Runs on the worker thread that
+ * owns the client.
+ */
+#ifndef CHATD_COMMAND_H
+#define CHATD_COMMAND_H
+
+#include <stddef.h>
+
+struct worker;
+struct client;
+
+void command_welcome(struct worker *w, struct client *c, size_t online);
+void command_line(struct worker *w, struct client *c, char *line,
+                  size_t len);
+void command_too_long(struct worker *w, struct client *c);
+
+#endif

@@ -1,0 +1,15 @@
+/*
+ * listener.h: the acceptor thread, the only caller of accept().  It owns
+ * the listening sockets and hands each accepted socket to the least
+ * loaded worker.
+ */
+#ifndef CHATD_LISTENER_H
+#define CHATD_LISTENER_H
+
+struct worker;
+
+int  listener_open(const char *const *addrs, int naddrs, int *port);
+void listener_start(struct worker *workers, int nworkers);
+void listener_stop(void);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * mbox.h: a worker's mailbox.  The hub (on any worker's thread, under
+ * hub.lock) appends entries; the owning worker takes them all at once.
+ * An eventfd in the worker's epoll set wakes it.  Lock order: hub.lock
+ * before mbox.lock.
+ */
+#ifndef CHATD_MBOX_H
+#define CHATD_MBOX_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct msg;
+
+enum mbox_kind {
+    MBOX_BROADCAST,     /* msg to every client but `from`, seq >= join */
+    MBOX_DIRECT,        /* msg to client `to` only */
+    MBOX_STOP           /* shut down: flush and close every client */
+};
+
+struct mbox_entry {
+    enum mbox_kind kind;
+    struct msg    *msg;         /* one reference, owned by the entry */
+    uint64_t       seq;         /* global order of a broadcast */
+    uint64_t       from;        /* sender excluded from a broadcast */
+    uint64_t       to;          /* recipient of a direct message */
+    int            worker;      /* recipient's worker (direct; hub use) */
+    int            history;     /* broadcast: keep in the history ring */
+};
+
+struct mbox_vec {
+    struct mbox_entry *v;
+    size_t             len, cap;
+};
+
+struct mbox {
+    pthread_mutex_t lock;
+    struct mbox_vec in;         /* lock */
+    int             efd;        /* eventfd; written by anyone */
+};
+
+void mbox_vec_push(struct mbox_vec *vec, const struct mbox_entry *e);
+void mbox_vec_free(struct mbox_vec *vec);
+int  mbox_init(struct mbox *mb);
+void mbox_destroy(struct mbox *mb);
+void mbox_lock(struct mbox *mb);
+void mbox_unlock(struct mbox *mb, int wake);
+void mbox_wake(struct mbox *mb);
+void mbox_take(struct mbox *mb, struct mbox_vec *out);
+
+#endif

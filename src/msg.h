@@ -1,0 +1,27 @@
+/*
+ * msg.h: an immutable, reference-counted server line, formatted once and
+ * shared by every recipient on every worker.  Any thread may take or drop a
+ * reference; the data never changes after msg_new().
+ */
+#ifndef CHATD_MSG_H
+#define CHATD_MSG_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+struct msg {
+    atomic_uint refs;
+    uint32_t    len;            /* bytes in data, LF included */
+    char        data[];         /* the line, LF-terminated */
+};
+
+struct msg *msg_new(const char *data, size_t len);
+struct msg *msg_format(enum proto_kind kind, const char *nick,
+                       const char *text);
+void        msg_ref(struct msg *m, unsigned n);
+void        msg_unref(struct msg *m);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * net.c: listening sockets and address formatting.  No shared state.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "net.h"
+
+/*
+ * Format sa as "1.2.3.4:port" or "[::1]:port" into buf.  Returns buf.
+ */
+char *
+net_addr_string(const struct sockaddr *sa, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN];
+
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const void *)sa;
+        inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+        snprintf(buf, len, "[%s]:%u", host, ntohs(s6->sin6_port));
+    } else if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const void *)sa;
+        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+        snprintf(buf, len, "%s:%u", host, ntohs(s4->sin_port));
+    } else {
+        snprintf(buf, len, "(unknown)");
+    }
+    return buf;
+}
+
+/* Local and peer address of a socket; 0 or -1 (buf says "(unknown)"). */
+int
+net_local_string(int fd, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+        snprintf(buf, len, "(unknown)");
+        return -1;
+    }
+    net_addr_string((struct sockaddr *)&ss, buf, len);
+    return 0;
+}
+
+int
+net_peer_string(int fd, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0) {
+        snprintf(buf, len, "(unknown)");
+        return -1;
+    }
+    net_addr_string((struct sockaddr *)&ss, buf, len);
+    return 0;
+}
+
+static int
+bound_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+        return -1;
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static int
+listen_one(const struct addrinfo *ai, char *err, size_t errlen)
+{
+    int fd, on = 1;
+    char a[NET_ADDRSTRLEN];
+
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+                SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0)
+        goto fail;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
+        goto fail;
+    if (ai->ai_family == AF_INET6 &&
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0)
+        goto fail;
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0)
+        goto fail;
+    return fd;
+fail:
+    snprintf(err, errlen, "cannot listen on %s: %s",
+             net_addr_string(ai->ai_addr, a, sizeof(a)), strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+/*
+ * Open listening sockets for addr (NULL: every address, IPv6 and IPv4) on
+ * *port.  When *port is 0, the first socket picks a free port and *port is
+ * set to it, so every address listens on the same one.  Stores up to maxfds
+ * non-blocking, close-on-exec descriptors in fds and returns their number,
+ * or -1 with a message in err.  An address family the host lacks is
+ * skipped when addr is NULL.
+ */
+int
+net_listen(const char *addr, int *port, int *fds, int maxfds, char *err,
+           size_t errlen)
+{
+    struct addrinfo hints, *res, *ai;
+    char portstr[16];
+    int n = 0, rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(portstr, sizeof(portstr), "%d", *port);
+    if ((rc = getaddrinfo(addr, portstr, &hints, &res)) != 0) {
+        snprintf(err, errlen, "cannot resolve %s: %s", addr ? addr : "*",
+                 gai_strerror(rc));
+        return -1;
+    }
+    /* Put IPv6 first so that "listening on [::]:N" is the first line. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (ai = res; ai != NULL && n < maxfds; ai = ai->ai_next) {
+            if ((ai->ai_family == AF_INET6) != (pass == 0))
+                continue;
+            if (*port != 0) {
+                if (ai->ai_family == AF_INET6)
+                    ((struct sockaddr_in6 *)ai->ai_addr)->sin6_port =
+                        htons((uint16_t)*port);
+                else
+                    ((struct sockaddr_in *)ai->ai_addr)->sin_port =
+                        htons((uint16_t)*port);
+            }
+            int fd = listen_one(ai, err, errlen);
+            if (fd < 0) {
+                if (addr == NULL && (errno == EAFNOSUPPORT ||
+                                     errno == EADDRNOTAVAIL))
+                    continue;
+                goto fail;
+            }
+            fds[n++] = fd;
+            if (*port == 0)
+                *port = bound_port(fd);
+        }
+    }
+    freeaddrinfo(res);
+    if (n == 0) {
+        snprintf(err, errlen, "no address to listen on for %s",
+                 addr ? addr : "*");
+        return -1;
+    }
+    return n;
+fail:
+    freeaddrinfo(res);
+    while (n > 0)
+        close(fds[--n]);
+    return -1;
+}

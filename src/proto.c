@@ -1,0 +1,335 @@
+/*
+ * proto.c: protocol v1's pure parts (see proto.h).  No I/O, no locks, no
+ * global state: every function may run on any thread.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "proto.h"
+
+/* ------------------------------------------------------------------ */
+/* Sanitizing                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when the
+ * bytes there are not one: stray continuation bytes, overlong forms, UTF-16
+ * surrogates, code points past U+10FFFF and truncated sequences.
+ */
+static size_t
+utf8_valid_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t need;
+    unsigned char lo = 0x80, hi = 0xBF;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        need = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        need = 3;
+        if (c == 0xE0)
+            lo = 0xA0;          /* overlong */
+        else if (c == 0xED)
+            hi = 0x9F;          /* surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 4;
+        if (c == 0xF0)
+            lo = 0x90;          /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F;          /* past U+10FFFF */
+    } else
+        return 0;
+    if (n < need)
+        return 0;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < need; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+    return need;
+}
+
+/*
+ * Copy len bytes of in to out, fit to relay: C0 controls but TAB, DEL and
+ * C1 controls (U+0080-U+009F) are removed and each byte that does not
+ * start valid UTF-8 becomes U+FFFD.  out must hold 3 * len + 1 bytes.
+ * Returns the output length; out is NUL-terminated.
+ */
+size_t
+proto_sanitize(const char *in, size_t len, char *out)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    size_t i = 0, o = 0;
+
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n = utf8_valid_len(s + i, len - i);
+
+        if (n == 0) {
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+            continue;
+        }
+        if (n == 1) {
+            if ((c >= 0x20 && c != 0x7F) || c == '\t')
+                out[o++] = (char)c;
+        } else if (!(n == 2 && c == 0xC2 && s[i + 1] <= 0x9F)) {
+            memcpy(out + o, s + i, n);
+            o += n;
+        }
+        i += n;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+/* ------------------------------------------------------------------ */
+/* Nicknames                                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Nonzero when nick is 1-24 of A-Z a-z 0-9 _ -.  Otherwise *why (if not
+ * NULL) says what is wrong, for an error line.
+ */
+int
+proto_nick_valid(const char *nick, const char **why)
+{
+    size_t n = strlen(nick);
+    const char *dummy;
+
+    if (why == NULL)
+        why = &dummy;
+    if (n == 0) {
+        *why = "nickname is empty";
+        return 0;
+    }
+    if (n > PROTO_NICK_MAX) {
+        *why = "nickname too long (max 24 characters)";
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = nick[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+            *why = "nickname may only contain A-Z a-z 0-9 _ -";
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ASCII lower-case copy of nick into out (PROTO_NICK_MAX + 1 bytes). */
+void
+proto_nick_fold(const char *nick, char *out)
+{
+    size_t i;
+
+    for (i = 0; nick[i] != '\0' && i < PROTO_NICK_MAX; i++) {
+        char c = nick[i];
+        out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    out[i] = '\0';
+}
+
+/* Nonzero when a and b are the same nickname, ignoring ASCII case. */
+int
+proto_nick_equal(const char *a, const char *b)
+{
+    char fa[PROTO_NICK_MAX + 1], fb[PROTO_NICK_MAX + 1];
+
+    if (strlen(a) > PROTO_NICK_MAX || strlen(b) > PROTO_NICK_MAX)
+        return strcmp(a, b) == 0;
+    proto_nick_fold(a, fa);
+    proto_nick_fold(b, fb);
+    return strcmp(fa, fb) == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing                                                             */
+/* ------------------------------------------------------------------ */
+
+static char *
+skip_spaces(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return s;
+}
+
+/* Split "word rest": NUL-terminate the word, return the rest (no spaces). */
+static char *
+split_word(char *s)
+{
+    while (*s != '\0' && *s != ' ' && *s != '\t')
+        s++;
+    if (*s == '\0')
+        return s;
+    *s++ = '\0';
+    return skip_spaces(s);
+}
+
+static void
+bad(struct proto_cmd *cmd, const char *why)
+{
+    cmd->type = PROTO_BAD;
+    cmd->text = why;
+}
+
+/* Table of commands: name and the handler that fills in cmd. */
+static void
+parse_nick(char *args, struct proto_cmd *cmd)
+{
+    char *rest = split_word(args);
+
+    if (*args == '\0' || *rest != '\0') {
+        bad(cmd, "usage: /nick NAME");
+        return;
+    }
+    cmd->type = PROTO_NICK;
+    cmd->arg = args;
+}
+
+static void
+parse_msg(char *args, struct proto_cmd *cmd)
+{
+    char *text = split_word(args);
+
+    if (*args == '\0' || *text == '\0') {
+        bad(cmd, "usage: /msg NAME text");
+        return;
+    }
+    cmd->type = PROTO_MSG;
+    cmd->arg = args;
+    cmd->text = text;
+}
+
+static void
+parse_me(char *args, struct proto_cmd *cmd)
+{
+    if (*args == '\0') {
+        bad(cmd, "usage: /me text");
+        return;
+    }
+    cmd->type = PROTO_ME;
+    cmd->text = args;
+}
+
+static void
+parse_noargs(char *args, struct proto_cmd *cmd, enum proto_cmd_type type,
+             const char *usage)
+{
+    if (*args != '\0') {
+        bad(cmd, usage);
+        return;
+    }
+    cmd->type = type;
+}
+
+/*
+ * Parse one framed line (NUL-terminated, modified in place) into cmd.
+ * Pointers in cmd point into line.  Text is not sanitized here.
+ */
+void
+proto_parse(char *line, struct proto_cmd *cmd)
+{
+    memset(cmd, 0, sizeof(*cmd));
+    if (line[0] == '\0')
+        return;                         /* PROTO_EMPTY */
+    if (line[0] != '/' || line[1] == '/') {
+        cmd->type = PROTO_SAY;
+        cmd->text = line[0] == '/' ? line + 1 : line;
+        return;
+    }
+
+    char *name = line + 1;
+    char *args = split_word(name);
+
+    if (strcmp(name, "nick") == 0)
+        parse_nick(args, cmd);
+    else if (strcmp(name, "msg") == 0)
+        parse_msg(args, cmd);
+    else if (strcmp(name, "me") == 0)
+        parse_me(args, cmd);
+    else if (strcmp(name, "who") == 0)
+        parse_noargs(args, cmd, PROTO_WHO, "usage: /who");
+    else if (strcmp(name, "help") == 0)
+        parse_noargs(args, cmd, PROTO_HELP, "usage: /help");
+    else if (strcmp(name, "quit") == 0) {
+        cmd->type = PROTO_QUIT;
+        cmd->text = args;
+    } else if (name[0] == '\0')
+        bad(cmd, "empty command (to send a line starting with /, "
+                 "type //)");
+    else
+        bad(cmd, "unknown command (try /help)");
+}
+
+/* ------------------------------------------------------------------ */
+/* Formatting                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Format one server line, LF-terminated, into out (cap bytes).  nick is
+ * ignored for NOTICE and ERROR.  Returns its length, truncated to cap - 1
+ * with the LF kept.
+ */
+size_t
+proto_format(char *out, size_t cap, enum proto_kind kind, const char *nick,
+             const char *text)
+{
+    int n;
+
+    switch (kind) {
+    case PROTO_PUBLIC:
+        n = snprintf(out, cap, "<%s> %s\n", nick, text);
+        break;
+    case PROTO_ACTION:
+        n = snprintf(out, cap, "* %s %s\n", nick, text);
+        break;
+    case PROTO_PRIVATE:
+        n = snprintf(out, cap, "*%s* %s\n", nick, text);
+        break;
+    case PROTO_SENT:
+        n = snprintf(out, cap, "-> *%s* %s\n", nick, text);
+        break;
+    case PROTO_NOTICE:
+        n = snprintf(out, cap, "*** %s\n", text);
+        break;
+    case PROTO_ERROR:
+    default:
+        n = snprintf(out, cap, "*** error: %s\n", text);
+        break;
+    }
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= cap) {
+        n = (int)cap - 1;
+        out[n - 1] = '\n';
+        out[n] = '\0';
+    }
+    return (size_t)n;
+}
+
+static const char *const help_lines[] = {
+    "commands:",
+    "  text             say text to everyone (//text says /text)",
+    "  /nick NAME       change your nickname (1-24 of A-Z a-z 0-9 _ -)",
+    "  /who             list who is connected",
+    "  /msg NAME text   private message to NAME",
+    "  /me text         action",
+    "  /quit [reason]   leave",
+    "  /help            this list",
+    NULL
+};
+
+/* The /help reply, one notice per line, NULL-terminated. */
+const char *const *
+proto_help_lines(void)
+{
+    return help_lines;
+}

@@ -1,0 +1,52 @@
+/*
+ * proto.h: protocol v1, the pure parts: sanitizing relayed text, nickname
+ * rules, parsing client lines into commands, formatting server lines.
+ * No I/O and no locks; callable from any thread.
+ */
+#ifndef CHATD_PROTO_H
+#define CHATD_PROTO_H
+
+#include <stddef.h>
+
+#define PROTO_NICK_MAX 24       /* longest nickname, bytes */
+#define PROTO_PREFIX_MAX 64     /* longest prefix proto_format() adds */
+
+/* What a client line asks for. */
+enum proto_cmd_type {
+    PROTO_EMPTY = 0,    /* nothing to do: an empty line */
+    PROTO_SAY,          /* text (also //text) */
+    PROTO_NICK,         /* arg: new nickname */
+    PROTO_WHO,
+    PROTO_MSG,          /* arg: target nickname, text */
+    PROTO_ME,           /* text */
+    PROTO_QUIT,         /* text: reason, may be empty */
+    PROTO_HELP,
+    PROTO_BAD           /* text: what is wrong, for "*** error: " */
+};
+
+struct proto_cmd {
+    enum proto_cmd_type type;
+    const char *arg;
+    const char *text;
+};
+
+/* Kinds of line the server sends. */
+enum proto_kind {
+    PROTO_PUBLIC,       /* <nick> text */
+    PROTO_ACTION,       /* * nick text */
+    PROTO_PRIVATE,      /* *nick* text */
+    PROTO_SENT,         /* -> *nick* text */
+    PROTO_NOTICE,       /* *** text */
+    PROTO_ERROR         /* *** error: text */
+};
+
+size_t proto_sanitize(const char *in, size_t len, char *out);
+int    proto_nick_valid(const char *nick, const char **why);
+int    proto_nick_equal(const char *a, const char *b);
+void   proto_nick_fold(const char *nick, char *out);
+void   proto_parse(char *line, struct proto_cmd *cmd);
+size_t proto_format(char *out, size_t cap, enum proto_kind kind,
+                    const char *nick, const char *text);
+const char *const *proto_help_lines(void);
+
+#endif
