@@ -1,0 +1,495 @@
+/*
+ * harness.c: integration-test helpers (see harness.h).  A server's log
+ * buffer is shared by its reader thread and the test thread under
+ * s->lock; everything else belongs to the test thread.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <dirent.h>
+
+#include "harness.h"
+
+long
+h_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+const char *
+hserver_chatd(void)
+{
+    const char *p = getenv("CHATD");
+
+    return p && *p ? p : "../src/chatd";
+}
+
+/* Reader thread: copy the server's stderr into s->log until EOF. */
+static void *
+reader_main(void *arg)
+{
+    struct hserver *s = arg;
+    char buf[4096];
+    ssize_t n;
+
+    for (;;) {
+        n = read(s->errfd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        pthread_mutex_lock(&s->lock);
+        if (n <= 0) {
+            s->eof = 1;
+            pthread_mutex_unlock(&s->lock);
+            return NULL;
+        }
+        if (getenv("H_VERBOSE"))
+            fwrite(buf, 1, (size_t)n, stderr);
+        if (s->loglen + (size_t)n + 1 > s->logcap) {
+            s->logcap = (s->logcap + (size_t)n + 1) * 2;
+            s->log = realloc(s->log, s->logcap);
+            if (s->log == NULL)
+                abort();
+        }
+        memcpy(s->log + s->loglen, buf, (size_t)n);
+        s->loglen += (size_t)n;
+        s->log[s->loglen] = '\0';
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+/*
+ * Wait up to ms for needle to appear in the server's log.  Returns 1 when
+ * it did, 0 on timeout or when the server's stderr closed without it.
+ */
+int
+hserver_wait_log(struct hserver *s, const char *needle, int ms)
+{
+    long end = h_now_ms() + ms;
+
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        int found = s->log && strstr(s->log, needle) != NULL;
+        int eof = s->eof;
+        pthread_mutex_unlock(&s->lock);
+        if (found)
+            return 1;
+        if (eof || h_now_ms() > end)
+            return 0;
+        usleep(5000);
+    }
+}
+
+/*
+ * Start chatd with argv (argv[0] is ignored and replaced by $CHATD) and
+ * wait for its "listening on" line; s->port is the port it reports.
+ * Returns 0, or -1 if it did not get that far (its log is in s->log).
+ */
+int
+hserver_start_argv(struct hserver *s, const char *const *argv)
+{
+    int pipefd[2];
+    const char *argv2[64];
+    size_t n = 0;
+
+    memset(s, 0, sizeof(*s));
+    pthread_mutex_init(&s->lock, NULL);
+    argv2[n++] = hserver_chatd();
+    for (size_t i = 1; argv[i] && n < 63; i++)
+        argv2[n++] = argv[i];
+    argv2[n] = NULL;
+    if (pipe2(pipefd, O_CLOEXEC) < 0)
+        return -1;
+    s->pid = fork();
+    if (s->pid < 0)
+        return -1;
+    if (s->pid == 0) {
+        dup2(pipefd[1], STDERR_FILENO);
+        execv(argv2[0], (char *const *)argv2);
+        fprintf(stderr, "exec %s: %s\n", argv2[0], strerror(errno));
+        _exit(127);
+    }
+    close(pipefd[1]);
+    s->errfd = pipefd[0];
+    pthread_create(&s->reader, NULL, reader_main, s);
+    if (!hserver_wait_log(s, "listening on ", 10000))
+        return -1;
+    pthread_mutex_lock(&s->lock);
+    const char *p = strstr(s->log, "listening on ");
+    const char *nl = strchr(p, '\n');
+    const char *colon = p;
+    for (const char *q = p; q < nl; q++)
+        if (*q == ':')
+            colon = q;
+    s->port = atoi(colon + 1);
+    pthread_mutex_unlock(&s->lock);
+    /* Every listener is logged before this line. */
+    hserver_wait_log(s, " ready: ", 5000);
+    return s->port > 0 ? 0 : -1;
+}
+
+/* Start "$CHATD -p 0 -w 2 ARGS..." (args NULL-terminated, may be NULL). */
+int
+hserver_start(struct hserver *s, const char *const *args)
+{
+    const char *argv[64] = { "chatd", "-p", "0", "-w", "2" };
+    size_t n = 5;
+
+    for (size_t i = 0; args && args[i] && n < 63; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    return hserver_start_argv(s, argv);
+}
+
+int
+hserver_signal(struct hserver *s, int sig)
+{
+    return kill(s->pid, sig);
+}
+
+/*
+ * SIGTERM the server and wait up to 10 s.  Returns its exit status (0 on a
+ * clean shutdown), 128+N if killed by signal N, or -1 if it had to be
+ * killed after the timeout.
+ */
+int
+hserver_stop(struct hserver *s)
+{
+    int status = 0, rc = -1;
+    long end;
+
+    if (s->pid <= 0)
+        return -1;
+    kill(s->pid, SIGTERM);
+    end = h_now_ms() + 10000;
+    while (h_now_ms() < end) {
+        pid_t p = waitpid(s->pid, &status, WNOHANG);
+        if (p == s->pid) {
+            rc = WIFEXITED(status) ? WEXITSTATUS(status)
+                                   : 128 + WTERMSIG(status);
+            break;
+        }
+        usleep(10000);
+    }
+    if (rc == -1) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, &status, 0);
+    }
+    pthread_join(s->reader, NULL);
+    close(s->errfd);
+    if (rc != 0 && s->log)
+        fprintf(stderr, "---- chatd log (exit %d):\n%s----\n", rc, s->log);
+    free(s->log);
+    pthread_mutex_destroy(&s->lock);
+    s->pid = 0;
+    return rc;
+}
+
+/* The server's resident set size in KiB, from /proc. */
+long
+hserver_rss_kb(struct hserver *s)
+{
+    char path[64], line[256];
+    long kb = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)s->pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+/* How many descriptors the server has open. */
+int
+hserver_nfds(struct hserver *s)
+{
+    char path[64];
+    struct dirent *de;
+    int n = 0;
+    DIR *d;
+
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)s->pid);
+    if ((d = opendir(path)) == NULL)
+        return -1;
+    while ((de = readdir(d)) != NULL)
+        if (de->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections                                                         */
+/* ------------------------------------------------------------------ */
+
+struct hconn *
+hconn_open_addr(const char *addr, int port)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    struct hconn *c;
+    int fd;
+
+    memset(&ss, 0, sizeof(ss));
+    if (strchr(addr, ':')) {
+        struct sockaddr_in6 *s6 = (void *)&ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        inet_pton(AF_INET6, addr, &s6->sin6_addr);
+        sl = sizeof(*s6);
+    } else {
+        struct sockaddr_in *s4 = (void *)&ss;
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        inet_pton(AF_INET, addr, &s4->sin_addr);
+        sl = sizeof(*s4);
+    }
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return NULL;
+    if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
+        close(fd);
+        return NULL;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        abort();
+    c->fd = fd;
+    return c;
+}
+
+struct hconn *
+hconn_open(int port)
+{
+    return hconn_open_addr("127.0.0.1", port);
+}
+
+/*
+ * Connect and read the welcome line; the guest nickname it names is
+ * copied to nick (if not NULL).
+ */
+struct hconn *
+hconn_join(int port, char *nick, size_t len)
+{
+    struct hconn *c = hconn_open(port);
+    char line[512];
+
+    if (c == NULL)
+        return NULL;
+    if (hconn_expect(c, "*** welcome to chatd, ", line, sizeof(line),
+                     H_TIMEOUT_MS) != 1) {
+        hconn_close(c);
+        return NULL;
+    }
+    if (nick) {
+        const char *p = line + strlen("*** welcome to chatd, ");
+        size_t n = strcspn(p, "!");
+        snprintf(nick, len, "%.*s", (int)n, p);
+    }
+    return c;
+}
+
+void
+hconn_close(struct hconn *c)
+{
+    if (c == NULL)
+        return;
+    close(c->fd);
+    free(c);
+}
+
+/* Write all of data; returns 0 or -1. */
+int
+hconn_write(struct hconn *c, const void *data, size_t len)
+{
+    const char *p = data;
+
+    while (len > 0) {
+        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int
+hconn_send(struct hconn *c, const char *fmt, ...)
+{
+    char buf[65536];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        return -1;
+    return hconn_write(c, buf, (size_t)n);
+}
+
+/*
+ * Read the next line (without LF) into out within ms.  Returns 1 for a
+ * line, 0 on timeout, -1 on EOF or error.
+ */
+int
+hconn_line(struct hconn *c, char *out, size_t cap, int ms)
+{
+    long end = h_now_ms() + ms;
+
+    for (;;) {
+        char *nl = memchr(c->buf, '\n', c->len);
+        if (nl != NULL) {
+            size_t n = (size_t)(nl - c->buf);
+            snprintf(out, cap, "%.*s", (int)n, c->buf);
+            memmove(c->buf, nl + 1, c->len - n - 1);
+            c->len -= n + 1;
+            return 1;
+        }
+        if (c->len == sizeof(c->buf))
+            return -1;
+        long left = end - h_now_ms();
+        if (left <= 0)
+            return 0;
+        struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+        int rc = poll(&pfd, 1, (int)left);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0)
+            return rc == 0 ? 0 : -1;
+        ssize_t r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+        if (r <= 0)
+            return -1;
+        c->len += (size_t)r;
+    }
+}
+
+/*
+ * Read lines until one contains needle (copied to out if not NULL).
+ * Returns 1 when found, 0 on timeout, -1 on EOF.
+ */
+int
+hconn_expect(struct hconn *c, const char *needle, char *out, size_t cap,
+             int ms)
+{
+    char line[70000];
+    long end = h_now_ms() + ms;
+
+    for (;;) {
+        long left = end - h_now_ms();
+        int rc = hconn_line(c, line, sizeof(line), left > 0 ? (int)left : 0);
+        if (rc != 1)
+            return rc;
+        if (strstr(line, needle)) {
+            if (out)
+                snprintf(out, cap, "%s", line);
+            return 1;
+        }
+    }
+}
+
+/* 1 if nothing at all arrives within ms, else 0. */
+int
+hconn_silent(struct hconn *c, int ms)
+{
+    char line[70000];
+
+    return hconn_line(c, line, sizeof(line), ms) == 0 && c->len == 0;
+}
+
+/* 1 if the server closes the connection within ms (lines are skipped). */
+int
+hconn_closed(struct hconn *c, int ms)
+{
+    char line[70000];
+    long end = h_now_ms() + ms;
+
+    for (;;) {
+        long left = end - h_now_ms();
+        if (left <= 0)
+            return 0;
+        int rc = hconn_line(c, line, sizeof(line), (int)left);
+        if (rc < 0)
+            return 1;
+        if (rc == 0)
+            return 0;
+    }
+}
+
+/* Take a nickname and wait for the confirmation. */
+void
+hconn_nick(struct hconn *c, const char *nick)
+{
+    hconn_send(c, "/nick %s\n", nick);
+    hconn_expect(c, "you are now known as", NULL, 0, H_TIMEOUT_MS);
+}
+
+/* Shrink the receive buffer (before much data flows). */
+int
+hconn_rcvbuf(struct hconn *c, int bytes)
+{
+    return setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+}
+
+/*
+ * Run argv to completion; its stdout and stderr go to out (cap bytes,
+ * NUL-terminated).  *status is its exit status.  Returns 0 or -1.
+ */
+int
+h_run(const char *const *argv, char *out, size_t cap, int *status)
+{
+    int pfd[2], st;
+    size_t len = 0;
+    pid_t pid;
+
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return -1;
+    if ((pid = fork()) < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(pfd[1], STDOUT_FILENO);
+        dup2(pfd[1], STDERR_FILENO);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(pfd[1]);
+    for (;;) {
+        ssize_t n = read(pfd[0], out + len, cap - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (len == cap - 1)
+            break;
+    }
+    out[len] = '\0';
+    close(pfd[0]);
+    waitpid(pid, &st, 0);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return 0;
+}

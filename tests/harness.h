@@ -1,0 +1,60 @@
+/*
+ * harness.h: integration-test helpers.  Start the real chatd ($CHATD) on
+ * port 0, read its "listening on" line, talk to it over real sockets,
+ * stop it with SIGTERM.  Used from a check test's thread only, except the
+ * log reader thread each server gets.
+ */
+#ifndef CHATD_HARNESS_H
+#define CHATD_HARNESS_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define H_TIMEOUT_MS 5000       /* default wait for an expected line */
+
+struct hserver {
+    pid_t           pid;
+    int             port;
+    int             errfd;          /* chatd's stderr */
+    pthread_t       reader;         /* copies stderr into log */
+    pthread_mutex_t lock;
+    char           *log;            /* lock: everything chatd logged */
+    size_t          loglen, logcap; /* lock */
+    int             eof;            /* lock */
+};
+
+struct hconn {
+    int     fd;
+    char    buf[65536];
+    size_t  len;
+};
+
+int   hserver_start(struct hserver *s, const char *const *args);
+int   hserver_start_argv(struct hserver *s, const char *const *argv);
+int   hserver_stop(struct hserver *s);
+int   hserver_signal(struct hserver *s, int sig);
+int   hserver_wait_log(struct hserver *s, const char *needle, int ms);
+long  hserver_rss_kb(struct hserver *s);
+int   hserver_nfds(struct hserver *s);
+const char *hserver_chatd(void);
+
+struct hconn *hconn_open(int port);
+struct hconn *hconn_open_addr(const char *addr, int port);
+struct hconn *hconn_join(int port, char *nick, size_t len);
+void  hconn_close(struct hconn *c);
+int   hconn_send(struct hconn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int   hconn_write(struct hconn *c, const void *data, size_t len);
+int   hconn_line(struct hconn *c, char *out, size_t cap, int ms);
+int   hconn_expect(struct hconn *c, const char *needle, char *out,
+                   size_t cap, int ms);
+int   hconn_silent(struct hconn *c, int ms);
+int   hconn_closed(struct hconn *c, int ms);
+void  hconn_nick(struct hconn *c, const char *nick);
+int   hconn_rcvbuf(struct hconn *c, int bytes);
+
+long  h_now_ms(void);
+int   h_run(const char *const *argv, char *out, size_t cap, int *status);
+
+#endif
