@@ -153,13 +153,15 @@ client_pass_all(struct client *c, struct sendlog *log)
 }
 
 /*
- * Bytes logged for c and not yet sent: the broadcasts after its cursor
- * (its own included, a slight overcount) plus its direct lines.
+ * Bytes logged for c and not yet sent: the broadcasts from its cursor on
+ * (its own included, a slight overcount) plus its direct lines, less what
+ * it has sent of the line at the cursor.
  */
 uint64_t
 client_backlog(const struct client *c, struct sendlog *log)
 {
-    return log->bcum - sendlog_bcum_at(log, c->cur) + c->direct_bytes;
+    return log->bcum - sendlog_bcum_at(log, c->cur) + c->direct_bytes -
+           c->off;
 }
 
 /*

@@ -143,13 +143,29 @@ quit(struct worker *w, struct client *c, const char *reason)
     worker_close(w, c, c->reason);
 }
 
+/*
+ * Drop NUL bytes from the line (the sanitizer would anyway) so that the
+ * text after one is not lost to the C-string parser.
+ */
+static void
+strip_nul(char *line, size_t len)
+{
+    char *end = line + len, *o = line;
+
+    for (char *p = line; p < end; p++)
+        if (*p != '\0')
+            *o++ = *p;
+    *o = '\0';
+}
+
 /* Run one framed line from c (NUL-terminated, may be modified). */
 void
 command_line(struct worker *w, struct client *c, char *line, size_t len)
 {
     struct proto_cmd cmd;
 
-    (void)len;
+    if (memchr(line, '\0', len) != NULL)
+        strip_nul(line, len);
     proto_parse(line, &cmd);
     switch (cmd.type) {
     case PROTO_EMPTY:

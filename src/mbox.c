@@ -93,18 +93,28 @@ mbox_wake(struct mbox *mb)
 }
 
 /*
- * Take every entry (owner only).  The owner clears the eventfd before it
- * calls this, so an entry pushed after the take wakes it again.  out must
- * be empty; its storage is swapped with the mailbox's.
+ * Clear the wakeup (owner only).  Call it before looking at what the
+ * wakeup is for (the mailbox, the worker's fd queue): anything added
+ * after the clear wakes the owner again.
+ */
+void
+mbox_clear(struct mbox *mb)
+{
+    uint64_t n;
+
+    while (read(mb->efd, &n, sizeof(n)) < 0 && errno == EINTR)
+        ;
+}
+
+/*
+ * Take every entry (owner only).  out must be empty; its storage is
+ * swapped with the mailbox's.
  */
 void
 mbox_take(struct mbox *mb, struct mbox_vec *out)
 {
-    uint64_t n;
     struct mbox_vec tmp;
 
-    while (read(mb->efd, &n, sizeof(n)) < 0 && errno == EINTR)
-        ;
     pthread_mutex_lock(&mb->lock);
     tmp = mb->in;
     mb->in = *out;

@@ -47,6 +47,7 @@ void mbox_destroy(struct mbox *mb);
 void mbox_lock(struct mbox *mb);
 void mbox_unlock(struct mbox *mb, int wake);
 void mbox_wake(struct mbox *mb);
+void mbox_clear(struct mbox *mb);
 void mbox_take(struct mbox *mb, struct mbox_vec *out);
 
 #endif

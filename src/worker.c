@@ -670,9 +670,12 @@ worker_main(void *arg)
         if (n < 0 && errno != EINTR)
             fatal("epoll_wait");
         int64_t now = worker_now_ms();
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
             if (events[i].data.ptr != NULL)
                 handle_event(w, &events[i], now);
+            else
+                mbox_clear(w->mb);  /* before the queue and mailbox */
+        }
         timeout = serve_throttled(w, now);
         accept_clients(w, now);
         settle(w);

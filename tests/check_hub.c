@@ -1,1 +1,452 @@
-int main(void){return 0;}
+/*
+ * check_hub.c: unit tests of the hub's bookkeeping (registry, nicknames,
+ * numbering and routing of published entries, history, shutdown) and of
+ * the output path a worker builds on it: the send log and a client's
+ * cursor, over socketpair()s.  The test thread plays the workers.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "hub.h"
+#include "msg.h"
+#include "sendlog.h"
+
+static struct mbox_vec outbox, taken;
+
+static void
+hub_setup(void)
+{
+    hub_init(2, 3, 2);          /* 2 workers, max 3 clients, history 2 */
+    memset(&outbox, 0, sizeof(outbox));
+    memset(&taken, 0, sizeof(taken));
+}
+
+static void
+hub_teardown(void)
+{
+    mbox_vec_free(&outbox);
+    mbox_vec_free(&taken);
+    hub_destroy();
+}
+
+static struct msg *
+text(const char *s)
+{
+    return msg_new(s, strlen(s));
+}
+
+/* Take worker w's mailbox into `taken` (dropping what was there). */
+static void
+take(int w)
+{
+    mbox_vec_free(&taken);
+    mbox_take(hub_mbox(w), &taken);
+}
+
+static int
+has_data(const struct mbox_entry *e, const char *s)
+{
+    return e->msg && e->msg->len == strlen(s) &&
+           memcmp(e->msg->data, s, e->msg->len) == 0;
+}
+
+START_TEST(test_join_guest_names_and_limit)
+{
+    struct hub_welcome w1, w2, w3, w4;
+    struct hub_user *u1 = hub_join(1, 0, &w1, &outbox);
+    struct hub_user *u2 = hub_join(2, 1, &w2, &outbox);
+    struct hub_user *u3 = hub_join(3, 0, &w3, &outbox);
+
+    ck_assert_ptr_nonnull(u1);
+    ck_assert_ptr_nonnull(u2);
+    ck_assert_ptr_nonnull(u3);
+    ck_assert_str_eq(w1.nick, "guest1");
+    ck_assert_str_eq(w2.nick, "guest2");
+    ck_assert_uint_eq(w3.online, 3);
+    ck_assert_ptr_null(hub_join(4, 1, &w4, &outbox));   /* full */
+    ck_assert_uint_eq(hub_count(), 3);
+    /* Join notices for the others, excluding the joiner. */
+    ck_assert_uint_eq(outbox.len, 3);
+    ck_assert(has_data(&outbox.v[0], "*** guest1 has joined\n"));
+    ck_assert_uint_eq(outbox.v[0].from, 1);
+    hub_leave(u1, "quit", &outbox);
+    ck_assert_uint_eq(hub_count(), 2);
+    ck_assert(has_data(&outbox.v[3], "*** guest1 has left (quit)\n"));
+    ck_assert_ptr_nonnull(hub_join(4, 1, &w4, &outbox));
+    hub_leave(u2, "x", &outbox);
+    hub_leave(u3, "x", &outbox);
+}
+END_TEST
+
+START_TEST(test_guest_name_skips_taken)
+{
+    struct hub_welcome w;
+    char old[PROTO_NICK_MAX + 1];
+    const char *why;
+    struct hub_user *a = hub_join(1, 0, &w, &outbox);   /* guest1 */
+
+    ck_assert_int_eq(hub_nick(a, "guest2", old, &outbox, &why), 0);
+    struct hub_user *b = hub_join(2, 0, &w, &outbox);
+    ck_assert_str_eq(w.nick, "guest3");                 /* 2 is taken */
+    hub_leave(a, "x", &outbox);
+    hub_leave(b, "x", &outbox);
+}
+END_TEST
+
+START_TEST(test_nick_unique_ignoring_case)
+{
+    struct hub_welcome w;
+    char old[PROTO_NICK_MAX + 1], real[PROTO_NICK_MAX + 1];
+    const char *why = NULL;
+    uint64_t id;
+    int worker;
+    struct hub_user *a = hub_join(10, 0, &w, &outbox);
+    struct hub_user *b = hub_join(11, 1, &w, &outbox);
+
+    ck_assert_int_eq(hub_nick(a, "Alice", old, &outbox, &why), 0);
+    ck_assert_str_eq(old, "guest1");
+    ck_assert(has_data(&outbox.v[outbox.len - 1],
+                       "*** guest1 is now known as Alice\n"));
+    ck_assert_int_eq(hub_nick(b, "aLiCe", old, &outbox, &why), -1);
+    ck_assert_str_eq(why, "nickname is already in use");
+    ck_assert_int_eq(hub_nick(a, "Alice", old, &outbox, &why), 1);
+    ck_assert_int_eq(hub_nick(a, "alice", old, &outbox, &why), 0);
+    ck_assert_int_eq(hub_lookup("ALICE", &id, &worker, real), 0);
+    ck_assert_uint_eq(id, 10);
+    ck_assert_int_eq(worker, 0);
+    ck_assert_str_eq(real, "alice");
+    ck_assert_int_eq(hub_lookup("guest1", &id, &worker, real), -1);
+    hub_leave(a, "x", &outbox);
+    ck_assert_int_eq(hub_lookup("alice", &id, &worker, real), -1);
+    /* The name is free again. */
+    ck_assert_int_eq(hub_nick(b, "alice", old, &outbox, &why), 0);
+    hub_leave(b, "x", &outbox);
+}
+END_TEST
+
+static void
+collect(void *arg, const char *line)
+{
+    char *buf = arg;
+
+    strcat(buf, line);
+    strcat(buf, "|");
+}
+
+START_TEST(test_who)
+{
+    struct hub_welcome w;
+    char buf[1024] = "";
+    struct hub_user *a = hub_join(1, 0, &w, &outbox);
+    struct hub_user *b = hub_join(2, 1, &w, &outbox);
+
+    hub_who(collect, buf);
+    ck_assert_str_eq(buf, "2 users online:|  guest1 guest2|");
+    hub_leave(a, "x", &outbox);
+    hub_leave(b, "x", &outbox);
+}
+END_TEST
+
+START_TEST(test_publish_order_and_routing)
+{
+    struct mbox_vec other = { 0 };
+
+    /* Two workers publish interleaved batches. */
+    hub_outbox_broadcast(&outbox, text("a1\n"), 1, 1);
+    hub_outbox_direct(&outbox, text("d-to-w1\n"), 7, 1);
+    hub_outbox_broadcast(&outbox, text("a2\n"), 1, 1);
+    hub_publish(&outbox, 0);
+    ck_assert_uint_eq(outbox.len, 0);
+    hub_outbox_broadcast(&other, text("b1\n"), 2, 1);
+    hub_publish(&other, 1);
+    mbox_vec_free(&other);
+
+    take(0);
+    ck_assert_uint_eq(taken.len, 3);
+    ck_assert(has_data(&taken.v[0], "a1\n"));
+    ck_assert(has_data(&taken.v[1], "a2\n"));
+    ck_assert(has_data(&taken.v[2], "b1\n"));
+    uint64_t s0 = taken.v[0].seq, s1 = taken.v[1].seq, s2 = taken.v[2].seq;
+    ck_assert(s0 < s1 && s1 < s2);
+    struct msg *a2 = taken.v[1].msg;
+    msg_ref(a2, 1);                 /* keep it alive across take(1) */
+
+    take(1);
+    ck_assert_uint_eq(taken.len, 4);
+    ck_assert(has_data(&taken.v[0], "a1\n"));
+    ck_assert(has_data(&taken.v[1], "d-to-w1\n"));
+    ck_assert_uint_eq(taken.v[1].kind, MBOX_DIRECT);
+    ck_assert_uint_eq(taken.v[1].to, 7);
+    ck_assert_uint_eq(taken.v[2].seq, s1);
+    ck_assert_uint_eq(taken.v[3].seq, s2);
+    /* One message object shared by both workers, not a copy. */
+    ck_assert_ptr_eq(taken.v[2].msg, a2);
+    msg_unref(a2);
+}
+END_TEST
+
+START_TEST(test_history_on_join)
+{
+    struct hub_welcome w;
+
+    hub_outbox_broadcast(&outbox, text("old\n"), 9, 1);
+    hub_outbox_broadcast(&outbox, text("notice\n"), 9, 0);  /* not kept */
+    hub_outbox_broadcast(&outbox, text("m2\n"), 9, 1);
+    hub_outbox_broadcast(&outbox, text("m3\n"), 9, 1);
+    hub_publish(&outbox, -1);
+    struct hub_user *u = hub_join(1, 0, &w, &outbox);
+    ck_assert_uint_eq(w.nhistory, 2);               /* history = 2 */
+    ck_assert_int_eq(memcmp(w.history[0]->data, "m2\n", 3), 0);
+    ck_assert_int_eq(memcmp(w.history[1]->data, "m3\n", 3), 0);
+    /* Everything published later is numbered from join_seq on. */
+    take(0);
+    ck_assert_uint_lt(taken.v[taken.len - 1].seq, w.join_seq);
+    for (size_t i = 0; i < w.nhistory; i++)
+        msg_unref(w.history[i]);
+    free(w.history);
+    hub_leave(u, "x", &outbox);
+}
+END_TEST
+
+START_TEST(test_shutdown_stops_everyone)
+{
+    struct hub_welcome w;
+
+    hub_shutdown();
+    for (int i = 0; i < 2; i++) {
+        take(i);
+        ck_assert_uint_eq(taken.len, 2);
+        ck_assert(has_data(&taken.v[0], "*** server shutting down\n"));
+        ck_assert_uint_eq(taken.v[1].kind, MBOX_STOP);
+    }
+    ck_assert_ptr_null(hub_join(1, 0, &w, &outbox));
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Send log and client cursors over socketpairs                       */
+/* ------------------------------------------------------------------ */
+
+static struct sendlog slog;
+static struct client *ca, *cb;
+static int peer_a, peer_b;
+
+static struct client *
+pair_client(uint64_t id, int *peer)
+{
+    int sv[2];
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    fcntl(sv[1], F_SETFL, O_NONBLOCK);
+    *peer = sv[1];
+    struct client *c = client_new(sv[0], id, 1024);
+    c->join_seq = 1;
+    c->cur = slog.head;
+    return c;
+}
+
+static void
+log_setup(void)
+{
+    sendlog_init(&slog);
+    ca = pair_client(1, &peer_a);
+    cb = pair_client(2, &peer_b);
+}
+
+static void
+log_teardown(void)
+{
+    client_pass_all(ca, &slog);
+    client_pass_all(cb, &slog);
+    client_free(ca);
+    client_free(cb);
+    close(peer_a);
+    close(peer_b);
+    sendlog_trim(&slog);
+    ck_assert_uint_eq(slog.tail, slog.head);
+    sendlog_free(&slog);
+}
+
+static void
+bcast(const char *s, uint64_t seq, uint64_t from)
+{
+    sendlog_append(&slog, text(s), seq, from, 0, 2);
+}
+
+static void
+direct(const char *s, struct client *to)
+{
+    to->direct_bytes += strlen(s);
+    sendlog_append(&slog, text(s), 0, 0, to->id, 1);
+}
+
+static const char *
+received(int fd)
+{
+    static char buf[1 << 16];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+    buf[n > 0 ? n : 0] = '\0';
+    return buf;
+}
+
+static void
+flush(struct client *c)
+{
+    uint64_t lines = 0, bytes = 0;
+
+    ck_assert_int_eq(client_flush(c, &slog, &lines, &bytes), 0);
+}
+
+START_TEST(test_sender_excluded_and_directs)
+{
+    bcast("<a> hi\n", 1, ca->id);
+    direct("*** only b\n", cb);
+    bcast("<b> yo\n", 2, cb->id);
+    flush(ca);
+    flush(cb);
+    ck_assert_str_eq(received(peer_a), "<b> yo\n");
+    ck_assert_str_eq(received(peer_b), "<a> hi\n*** only b\n");
+    ck_assert_uint_eq(ca->cur, slog.head);
+    ck_assert_uint_eq(cb->cur, slog.head);
+    ck_assert_uint_eq(cb->direct_bytes, 0);
+    ck_assert_uint_eq(sendlog_trim(&slog), 3);      /* all passed */
+}
+END_TEST
+
+START_TEST(test_before_join_skipped)
+{
+    cb->join_seq = 5;
+    bcast("old\n", 4, 99);
+    bcast("new\n", 5, 99);
+    flush(cb);
+    ck_assert_str_eq(received(peer_b), "new\n");
+    flush(ca);
+    ck_assert_str_eq(received(peer_a), "old\nnew\n");
+}
+END_TEST
+
+START_TEST(test_slow_reader_backlog_and_partial_writes)
+{
+    char line[101];
+    int small = 4096;
+    uint64_t n = 0, sent = 0, lines = 0, bytes = 0;
+
+    setsockopt(ca->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    memset(line, 'x', 99);
+    line[99] = '\n';
+    line[100] = '\0';
+    for (n = 0; n < 5000; n++)                      /* 500 KB */
+        bcast(line, n + 1, 77);
+    ck_assert_int_eq(client_flush(ca, &slog, &lines, &bytes), 0);
+    ck_assert(ca->blocked);                         /* socket full */
+    ck_assert_uint_lt(bytes, 500000);
+    /* What was not sent is the backlog a worker compares with sendq. */
+    ck_assert_uint_eq(client_backlog(ca, &slog) + bytes, 500000);
+    ck_assert_uint_eq(client_backlog(cb, &slog), 500000);
+    /* Drain the peer bit by bit: the stream arrives whole and in order. */
+    char buf[8192];
+    while (!(ca->cur == slog.head && ca->off == 0)) {
+        ssize_t r = read(peer_a, buf, sizeof(buf));
+        if (r > 0) {
+            for (ssize_t i = 0; i < r; i++)
+                ck_assert_int_eq(buf[i], (sent + i) % 100 == 99 ? '\n' : 'x');
+            sent += (uint64_t)r;
+        }
+        ca->blocked = 0;
+        ck_assert_int_eq(client_flush(ca, &slog, &lines, &bytes), 0);
+    }
+    ssize_t r;
+    while ((r = read(peer_a, buf, sizeof(buf))) > 0)
+        sent += (uint64_t)r;
+    ck_assert_uint_eq(sent, 500000);
+    ck_assert_uint_eq(lines, 5000);
+    ck_assert_uint_eq(client_backlog(ca, &slog), 0);
+}
+END_TEST
+
+START_TEST(test_closed_peer_is_an_error)
+{
+    bcast("x\n", 1, 99);
+    close(peer_a);
+    peer_a = open("/dev/null", O_RDONLY);
+    uint64_t lines = 0, bytes = 0;
+    signal(SIGPIPE, SIG_IGN);
+    ck_assert_int_eq(client_flush(ca, &slog, &lines, &bytes), -1);
+    ck_assert_int_eq(errno, EPIPE);
+}
+END_TEST
+
+START_TEST(test_token_bucket)
+{
+    struct client c;
+
+    memset(&c, 0, sizeof(c));
+    c.tokens = 3;
+    c.refill_ms = 1000;
+    ck_assert(client_take_token(&c, 1000, 10, 3));
+    ck_assert(client_take_token(&c, 1000, 10, 3));
+    ck_assert(client_take_token(&c, 1000, 10, 3));
+    ck_assert(!client_take_token(&c, 1000, 10, 3));
+    ck_assert_int_ge(c.wake_ms, 1100);              /* 10/s: 100 ms */
+    ck_assert_int_le(c.wake_ms, 1101);
+    ck_assert(!client_take_token(&c, 1050, 10, 3));
+    ck_assert(client_take_token(&c, 1101, 10, 3));
+    /* The bucket never holds more than the burst. */
+    ck_assert(client_take_token(&c, 100000, 10, 3));
+    ck_assert(client_take_token(&c, 100000, 10, 3));
+    ck_assert(client_take_token(&c, 100000, 10, 3));
+    ck_assert(!client_take_token(&c, 100000, 10, 3));
+    /* rate 0: no limit */
+    ck_assert(client_take_token(&c, 100000, 0, 3));
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("hub");
+    TCase *tc = tcase_create("Registry");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_checked_fixture(tc, hub_setup, hub_teardown);
+    tcase_add_test(tc, test_join_guest_names_and_limit);
+    tcase_add_test(tc, test_guest_name_skips_taken);
+    tcase_add_test(tc, test_nick_unique_ignoring_case);
+    tcase_add_test(tc, test_who);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("Publish");
+    tcase_add_checked_fixture(tc, hub_setup, hub_teardown);
+    tcase_add_test(tc, test_publish_order_and_routing);
+    tcase_add_test(tc, test_history_on_join);
+    tcase_add_test(tc, test_shutdown_stops_everyone);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("Output");
+    tcase_add_checked_fixture(tc, log_setup, log_teardown);
+    tcase_add_test(tc, test_sender_excluded_and_directs);
+    tcase_add_test(tc, test_before_join_skipped);
+    tcase_add_test(tc, test_slow_reader_backlog_and_partial_writes);
+    tcase_add_test(tc, test_closed_peer_is_an_error);
+    tcase_add_test(tc, test_token_bucket);
+    suite_add_tcase(s, tc);
+
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

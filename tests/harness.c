@@ -1,7 +1,6 @@
 /*
- * harness.c: integration-test helpers (see harness.h).  A server's log
- * buffer is shared by its reader thread and the test thread under
- * s->lock; everything else belongs to the test thread.
+ * harness.c: integration-test helpers (see harness.h).  Everything here
+ * belongs to the calling test thread; a server logs to its own file.
  */
 #include "config.h"
 
@@ -41,42 +40,38 @@ hserver_chatd(void)
     return p && *p ? p : "../src/chatd";
 }
 
-/* Reader thread: copy the server's stderr into s->log until EOF. */
-static void *
-reader_main(void *arg)
+/* Everything the server has logged so far (malloc'd, NUL-terminated). */
+char *
+hserver_log(struct hserver *s)
 {
-    struct hserver *s = arg;
-    char buf[4096];
-    ssize_t n;
+    FILE *f = fopen(s->logpath, "r");
+    size_t cap = 4096, len = 0, n;
+    char *buf = malloc(cap);
 
-    for (;;) {
-        n = read(s->errfd, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        pthread_mutex_lock(&s->lock);
-        if (n <= 0) {
-            s->eof = 1;
-            pthread_mutex_unlock(&s->lock);
-            return NULL;
-        }
-        if (getenv("H_VERBOSE"))
-            fwrite(buf, 1, (size_t)n, stderr);
-        if (s->loglen + (size_t)n + 1 > s->logcap) {
-            s->logcap = (s->logcap + (size_t)n + 1) * 2;
-            s->log = realloc(s->log, s->logcap);
-            if (s->log == NULL)
-                abort();
-        }
-        memcpy(s->log + s->loglen, buf, (size_t)n);
-        s->loglen += (size_t)n;
-        s->log[s->loglen] = '\0';
-        pthread_mutex_unlock(&s->lock);
+    if (buf == NULL)
+        abort();
+    buf[0] = '\0';
+    if (f == NULL)
+        return buf;
+    while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (len + 1 == cap && (buf = realloc(buf, cap *= 2)) == NULL)
+            abort();
     }
+    buf[len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static int
+exited(struct hserver *s)
+{
+    return s->pid <= 0 || kill(s->pid, 0) < 0;
 }
 
 /*
  * Wait up to ms for needle to appear in the server's log.  Returns 1 when
- * it did, 0 on timeout or when the server's stderr closed without it.
+ * it did, 0 on timeout or when the server is gone without it.
  */
 int
 hserver_wait_log(struct hserver *s, const char *needle, int ms)
@@ -84,13 +79,12 @@ hserver_wait_log(struct hserver *s, const char *needle, int ms)
     long end = h_now_ms() + ms;
 
     for (;;) {
-        pthread_mutex_lock(&s->lock);
-        int found = s->log && strstr(s->log, needle) != NULL;
-        int eof = s->eof;
-        pthread_mutex_unlock(&s->lock);
+        char *log = hserver_log(s);
+        int found = strstr(log, needle) != NULL;
+        free(log);
         if (found)
             return 1;
-        if (eof || h_now_ms() > end)
+        if (exited(s) || h_now_ms() > end)
             return 0;
         usleep(5000);
     }
@@ -104,41 +98,39 @@ hserver_wait_log(struct hserver *s, const char *needle, int ms)
 int
 hserver_start_argv(struct hserver *s, const char *const *argv)
 {
-    int pipefd[2];
     const char *argv2[64];
     size_t n = 0;
+    int fd;
 
     memset(s, 0, sizeof(*s));
-    pthread_mutex_init(&s->lock, NULL);
     argv2[n++] = hserver_chatd();
     for (size_t i = 1; argv[i] && n < 63; i++)
         argv2[n++] = argv[i];
     argv2[n] = NULL;
-    if (pipe2(pipefd, O_CLOEXEC) < 0)
+    snprintf(s->logpath, sizeof(s->logpath), "/tmp/chatd-test-XXXXXX");
+    if ((fd = mkstemp(s->logpath)) < 0)
         return -1;
     s->pid = fork();
     if (s->pid < 0)
         return -1;
     if (s->pid == 0) {
-        dup2(pipefd[1], STDERR_FILENO);
+        dup2(fd, STDERR_FILENO);
         execv(argv2[0], (char *const *)argv2);
         fprintf(stderr, "exec %s: %s\n", argv2[0], strerror(errno));
         _exit(127);
     }
-    close(pipefd[1]);
-    s->errfd = pipefd[0];
-    pthread_create(&s->reader, NULL, reader_main, s);
+    close(fd);
     if (!hserver_wait_log(s, "listening on ", 10000))
         return -1;
-    pthread_mutex_lock(&s->lock);
-    const char *p = strstr(s->log, "listening on ");
+    char *log = hserver_log(s);
+    const char *p = strstr(log, "listening on ");
     const char *nl = strchr(p, '\n');
     const char *colon = p;
-    for (const char *q = p; q < nl; q++)
+    for (const char *q = p; nl && q < nl; q++)
         if (*q == ':')
             colon = q;
     s->port = atoi(colon + 1);
-    pthread_mutex_unlock(&s->lock);
+    free(log);
     /* Every listener is logged before this line. */
     hserver_wait_log(s, " ready: ", 5000);
     return s->port > 0 ? 0 : -1;
@@ -191,12 +183,12 @@ hserver_stop(struct hserver *s)
         kill(s->pid, SIGKILL);
         waitpid(s->pid, &status, 0);
     }
-    pthread_join(s->reader, NULL);
-    close(s->errfd);
-    if (rc != 0 && s->log)
-        fprintf(stderr, "---- chatd log (exit %d):\n%s----\n", rc, s->log);
-    free(s->log);
-    pthread_mutex_destroy(&s->lock);
+    if (rc != 0 || getenv("H_VERBOSE")) {
+        char *log = hserver_log(s);
+        fprintf(stderr, "---- chatd log (exit %d):\n%s----\n", rc, log);
+        free(log);
+    }
+    unlink(s->logpath);
     s->pid = 0;
     return rc;
 }
@@ -362,19 +354,24 @@ hconn_line(struct hconn *c, char *out, size_t cap, int ms)
     long end = h_now_ms() + ms;
 
     for (;;) {
-        char *nl = memchr(c->buf, '\n', c->len);
+        char *p = c->buf + c->off;
+        char *nl = memchr(p, '\n', c->len - c->off);
         if (nl != NULL) {
-            size_t n = (size_t)(nl - c->buf);
-            snprintf(out, cap, "%.*s", (int)n, c->buf);
-            memmove(c->buf, nl + 1, c->len - n - 1);
-            c->len -= n + 1;
+            size_t n = (size_t)(nl - p);
+            snprintf(out, cap, "%.*s", (int)n, p);
+            c->off += n + 1;
             return 1;
+        }
+        if (c->off > 0) {               /* keep the partial line only */
+            memmove(c->buf, p, c->len - c->off);
+            c->len -= c->off;
+            c->off = 0;
         }
         if (c->len == sizeof(c->buf))
             return -1;
         long left = end - h_now_ms();
-        if (left <= 0)
-            return 0;
+        if (left < 0)
+            left = 0;               /* still look once without waiting */
         struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
         int rc = poll(&pfd, 1, (int)left);
         if (rc < 0 && errno == EINTR)
@@ -418,7 +415,7 @@ hconn_silent(struct hconn *c, int ms)
 {
     char line[70000];
 
-    return hconn_line(c, line, sizeof(line), ms) == 0 && c->len == 0;
+    return hconn_line(c, line, sizeof(line), ms) == 0 && c->len == c->off;
 }
 
 /* 1 if the server closes the connection within ms (lines are skipped). */

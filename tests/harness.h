@@ -1,33 +1,29 @@
 /*
  * harness.h: integration-test helpers.  Start the real chatd ($CHATD) on
  * port 0, read its "listening on" line, talk to it over real sockets,
- * stop it with SIGTERM.  Used from a check test's thread only, except the
- * log reader thread each server gets.
+ * stop it with SIGTERM.  The server's stderr goes to a temporary file, so
+ * its log can be searched from forked check tests too.  Single-threaded
+ * use per struct.
  */
 #ifndef CHATD_HARNESS_H
 #define CHATD_HARNESS_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 #define H_TIMEOUT_MS 5000       /* default wait for an expected line */
 
 struct hserver {
-    pid_t           pid;
-    int             port;
-    int             errfd;          /* chatd's stderr */
-    pthread_t       reader;         /* copies stderr into log */
-    pthread_mutex_t lock;
-    char           *log;            /* lock: everything chatd logged */
-    size_t          loglen, logcap; /* lock */
-    int             eof;            /* lock */
+    pid_t   pid;
+    int     port;
+    char    logpath[64];        /* chatd's stderr goes to this file */
 };
 
 struct hconn {
     int     fd;
     char    buf[65536];
-    size_t  len;
+    size_t  off;                /* first unread byte */
+    size_t  len;                /* end of the data in buf */
 };
 
 int   hserver_start(struct hserver *s, const char *const *args);
@@ -35,6 +31,7 @@ int   hserver_start_argv(struct hserver *s, const char *const *argv);
 int   hserver_stop(struct hserver *s);
 int   hserver_signal(struct hserver *s, int sig);
 int   hserver_wait_log(struct hserver *s, const char *needle, int ms);
+char *hserver_log(struct hserver *s);
 long  hserver_rss_kb(struct hserver *s);
 int   hserver_nfds(struct hserver *s);
 const char *hserver_chatd(void);
