@@ -377,8 +377,8 @@ pty_wait_raw(struct pty *p, int ms)
 
 /*
  * Start the client as alice (HOME in home, NULL for a fresh one) in a
- * pty with another user, bob, already connected; wait until the client shows its /who reply naming bob and
- * has readline running.
+ * pty with another user, bob, already connected; wait until the client
+ * shows its /who reply naming bob and has readline running.
  */
 static struct hconn *
 start_pair(struct pty *p, const char *home, const char *const *env)

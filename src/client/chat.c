@@ -295,6 +295,7 @@ usage_error(void)
     exit(CHAT_EXIT_USAGE);
 }
 
+/* --help: the synopsis, the options and an example, on stdout. */
 static void
 usage(void)
 {
@@ -378,6 +379,11 @@ parse_args(struct chat *ch, int argc, char **argv)
     ch->render.color = want_color(no_color);
 }
 
+/*
+ * Parse the options, connect (with default signal handling: nothing to
+ * restore yet), then hand over to the terminal or the script front end
+ * by whether stdin is a terminal.  Returns the exit status of chat(1).
+ */
 int
 main(int argc, char **argv)
 {

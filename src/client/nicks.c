@@ -103,6 +103,7 @@ nicks_self(const struct nicks *ns)
     return ns->self;
 }
 
+/* The server named us nick (len bytes): note it, and not as another. */
 static void
 set_self(struct nicks *ns, const char *nick, size_t len)
 {

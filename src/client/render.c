@@ -77,6 +77,7 @@ render_nick_color(const char *nick, size_t len)
     return palette[h % (sizeof(palette) / sizeof(palette[0]))];
 }
 
+/* sl's nickname in its colour. */
 static void
 add_nick(struct sbuf *b, const struct render *r, const struct srvline *sl)
 {

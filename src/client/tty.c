@@ -119,6 +119,7 @@ history_path(void)
     return path;
 }
 
+/* Start the history: bounded in memory, loaded from the file. */
 static void
 history_load(void)
 {
@@ -158,6 +159,7 @@ out:
     hist_added = 0;
 }
 
+/* Add a line sent to the history, unless it repeats the last one. */
 static void
 history_note(const char *line)
 {
@@ -296,6 +298,13 @@ on_line(char *line)
 /* Terminal state                                                      */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Configure readline: our signal handling, not its own; Enter bound to
+ * accept_typed() in the emacs and vi maps (also as chat-accept-line for
+ * inputrc); completion; no active-region highlight without colour.
+ * Then install the handler, which takes the terminal and shows the
+ * prompt.
+ */
 static void
 tty_setup(void)
 {
