@@ -1,0 +1,192 @@
+/*
+ * render.c: turn a sanitized server line into what the terminal shows
+ * (see render.h).  Pure but for localtime_r(); the client's main thread.
+ *
+ * The text is printed exactly as the server sent it; colour only wraps
+ * it.  Our own messages go through proto_format(), the server's own
+ * formatter, so they look the way the others see them.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "render.h"
+#include "srvline.h"
+#include "xmalloc.h"
+
+#define SGR_RESET   "\033[0m"
+#define SGR_BOLD    "\033[1m"
+#define SGR_NOTICE  "\033[90m"      /* grey */
+#define SGR_ERROR   "\033[1;31m"    /* bold red */
+#define SGR_TIME    "\033[2m"       /* faint */
+
+/* Nickname colours: red is kept for errors, grey for notices. */
+static const char *const palette[] = {
+    "\033[32m", "\033[33m", "\033[34m", "\033[35m", "\033[36m",
+    "\033[92m", "\033[93m", "\033[94m", "\033[95m", "\033[96m",
+};
+
+/* A growing string; every append keeps it NUL-terminated. */
+struct sbuf {
+    char   *s;
+    size_t  len, cap;
+};
+
+static void
+sb_add(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        b->cap = (b->len + n + 1) * 2;
+        b->s = xrealloc(b->s, b->cap);
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static void
+sb_str(struct sbuf *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
+
+/* Add an SGR sequence, only when colour is on. */
+static void
+sb_sgr(struct sbuf *b, const struct render *r, const char *sgr)
+{
+    if (r->color)
+        sb_str(b, sgr);
+}
+
+/*
+ * The colour of a nickname: a hash of its case-folded bytes picks one of
+ * the palette, so alice is the same colour in every line and every run.
+ */
+const char *
+render_nick_color(const char *nick, size_t len)
+{
+    unsigned long h = 5381;
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)nick[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
+        h = h * 33 + c;
+    }
+    return palette[h % (sizeof(palette) / sizeof(palette[0]))];
+}
+
+/* sl's nickname in its colour. */
+static void
+add_nick(struct sbuf *b, const struct render *r, const struct srvline *sl)
+{
+    sb_sgr(b, r, render_nick_color(sl->nick, sl->nicklen));
+    sb_add(b, sl->nick, sl->nicklen);
+    sb_sgr(b, r, SGR_RESET);
+}
+
+/* The prefix and text of a line that names a nickname, nick coloured. */
+static void
+add_message(struct sbuf *b, const struct render *r, const struct srvline *sl)
+{
+    switch (sl->kind) {
+    case SRV_PUBLIC:
+        sb_str(b, "<");
+        add_nick(b, r, sl);
+        sb_str(b, "> ");
+        break;
+    case SRV_ACTION:
+        sb_str(b, "* ");
+        add_nick(b, r, sl);
+        sb_str(b, " ");
+        break;
+    case SRV_PRIVATE:
+        sb_sgr(b, r, SGR_BOLD);
+        sb_str(b, "*");
+        add_nick(b, r, sl);
+        sb_sgr(b, r, SGR_BOLD);
+        sb_str(b, "* ");
+        break;
+    default:            /* SRV_SENT */
+        sb_str(b, "-> *");
+        add_nick(b, r, sl);
+        sb_str(b, "* ");
+        break;
+    }
+    sb_str(b, sl->text);
+    if (sl->kind == SRV_PRIVATE)
+        sb_sgr(b, r, SGR_RESET);
+}
+
+/*
+ * Render one server line (sanitized, NUL-terminated, without LF) for the
+ * terminal.  Returns a malloc'd string ending in LF that the caller
+ * frees.  now is the time shown by --timestamps.
+ */
+char *
+render_line(const struct render *r, const char *line, time_t now)
+{
+    struct sbuf b = { NULL, 0, 0 };
+    struct srvline sl;
+
+    sb_add(&b, "", 0);
+    if (r->timestamps) {
+        char ts[16];
+        struct tm tm;
+        if (localtime_r(&now, &tm) != NULL &&
+            strftime(ts, sizeof(ts), "%H:%M ", &tm) > 0) {
+            sb_sgr(&b, r, SGR_TIME);
+            sb_str(&b, ts);
+            sb_sgr(&b, r, SGR_RESET);
+        }
+    }
+    srvline_parse(line, &sl);
+    switch (sl.kind) {
+    case SRV_ERROR:
+        sb_sgr(&b, r, SGR_ERROR);
+        sb_str(&b, line);
+        sb_sgr(&b, r, SGR_RESET);
+        break;
+    case SRV_NOTICE:
+        sb_sgr(&b, r, SGR_NOTICE);
+        sb_str(&b, line);
+        sb_sgr(&b, r, SGR_RESET);
+        break;
+    case SRV_PLAIN:
+        sb_str(&b, line);
+        break;
+    default:
+        add_message(&b, r, &sl);
+        break;
+    }
+    sb_str(&b, "\n");
+    return b.s;
+}
+
+/*
+ * Render a message of ours the way the server shows it to the others:
+ * kind is PROTO_PUBLIC or PROTO_ACTION, text is what we sent (it is
+ * sanitized here as the server would).  Returns a malloc'd string ending
+ * in LF.
+ */
+char *
+render_own(const struct render *r, enum proto_kind kind, const char *nick,
+           const char *text, time_t now)
+{
+    size_t len = strlen(text);
+    char *clean = xmalloc(3 * len + 1);
+    size_t cap = 3 * len + PROTO_PREFIX_MAX + 2;
+    char *line = xmalloc(cap);
+    char *out;
+    size_t n;
+
+    proto_sanitize(text, len, clean);
+    n = proto_format(line, cap, kind, nick, clean);
+    if (n > 0 && line[n - 1] == '\n')
+        line[n - 1] = '\0';
+    out = render_line(r, line, now);
+    free(line);
+    free(clean);
+    return out;
+}
