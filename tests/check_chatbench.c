@@ -394,6 +394,31 @@ START_TEST(test_refused)
 }
 END_TEST
 
+/* A server that never greets: the hard timeout (-T) ends the run. */
+START_TEST(test_timeout)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET,
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(sin);
+    char port[16], out[OUT_MAX];
+    char *argv[] = { (char *)chatbench_path(), "-p", port, "-c", "3",
+                     "-T", "0.5", NULL };
+    int fd = socket(AF_INET, SOCK_STREAM, 0), status;
+    uint64_t t0 = now_ms();
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    ck_assert_int_eq(listen(fd, 16), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+    snprintf(port, sizeof(port), "%d", ntohs(sin.sin_port));
+    status = run(argv, out, sizeof(out), 5000);
+    close(fd);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "timed out"));
+    ck_assert_uint_lt(now_ms() - t0, 3000);
+}
+END_TEST
+
 /* ------------------------------------------------------ real chatd */
 
 START_TEST(test_chatd_window)
@@ -410,6 +435,22 @@ START_TEST(test_chatd_window)
     ck_assert_uint_eq(field(out, "lost"), 0);
     ck_assert_uint_eq(field(out, "dup"), 0);
     ck_assert_uint_eq(field(out, "corrupt"), 0);
+}
+END_TEST
+
+/* Open loop: no window, everything as fast as the sockets take it. */
+START_TEST(test_chatd_open_loop)
+{
+    char *argv[] = { (char *)chatbench_path(), "-p", chatd_port, "-c", "4",
+                     "-s", "4", "-m", "300", "-w", "0", "-T", "8", NULL };
+    char out[OUT_MAX];
+    int status = run(argv, out, sizeof(out), 10000);
+
+    chatd_drain();
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+    ck_assert_uint_eq(field(out, "sent"), 1200);
+    ck_assert_uint_eq(field(out, "delivered"), 1200 * 3);
+    ck_assert_uint_eq(field(out, "reordered"), 0);
 }
 END_TEST
 
@@ -476,12 +517,14 @@ chatbench_suite(void)
                         (int)(sizeof(bad) / sizeof(bad[0])));
     tcase_add_test(tc, test_help);
     tcase_add_test(tc, test_refused);
+    tcase_add_test(tc, test_timeout);
     tcase_set_timeout(tc, 10);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("Chatd");
     tcase_add_unchecked_fixture(tc, chatd_start, chatd_stop);
     tcase_add_test(tc, test_chatd_window);
+    tcase_add_test(tc, test_chatd_open_loop);
     tcase_add_test(tc, test_chatd_rate);
     tcase_add_test(tc, test_chatd_idle);
     tcase_set_timeout(tc, 15);

@@ -36,6 +36,7 @@ struct bench_conf {
 };
 
 struct bench_result {
+    int      started;           /* the send phase began */
     uint64_t planned;           /* messages the senders were to send */
     uint64_t sent;              /* messages handed to the senders' sockets */
     uint64_t expected;          /* deliveries due for the messages sent */

@@ -289,11 +289,12 @@ report_human(const struct bench_conf *c, const struct bench_result *r)
     uint64_t lost = r->expected > r->delivered ? r->expected - r->delivered
         : 0;
 
-    printf("%s %s:%s: %ld clients, %ld senders, %ld-byte payloads\n",
-           proto, c->host, c->port, c->clients, c->senders, c->size);
+    printf("%s %s:%s: %ld client%s, %ld sender%s, %ld-byte payloads\n",
+           proto, c->host, c->port, c->clients, c->clients == 1 ? "" : "s",
+           c->senders, c->senders == 1 ? "" : "s", c->size);
     printf("  connected   %llu connections in %.2f s\n",
            (unsigned long long)r->connected, r->connect_s);
-    if (c->senders > 0) {
+    if (c->senders > 0 && r->started) {
         double s = r->run_s > 0 ? r->run_s : 1e-9;
         if (c->rate > 0)
             printf("  load        %.0f msg/s for %.1f s, no window\n",
@@ -356,6 +357,7 @@ report_line(const struct bench_conf *c, const struct bench_result *r)
     printf(" connected=%llu connect_s=%.3f", (unsigned long long)r->connected,
            r->connect_s);
     if (c->senders > 0) {
+        printf(" planned=%llu", (unsigned long long)r->planned);
         printf(" sent=%llu expected=%llu delivered=%llu lost=%llu dup=%llu "
                "reordered=%llu corrupt=%llu disconnects=%llu",
                (unsigned long long)r->sent, (unsigned long long)r->expected,

@@ -106,6 +106,7 @@ static struct {
     char *pub_prefix;           /* "*3 ... PUBLISH ... $size\r\n" */
     size_t pub_prefix_len;
     int sending;                /* the send phase has begun */
+    int on_screen;              /* a progress line waits for its newline */
     int failed;                 /* a fatal error was reported */
     uint64_t t_run;             /* send phase start */
     uint64_t last_input;        /* last byte read */
@@ -113,7 +114,7 @@ static struct {
     uint64_t last_delivery;
     uint64_t next_tick;
     uint64_t rate_k;            /* rate mode: next message overall */
-    uint64_t tick_sent, tick_delivered;
+    uint64_t tick_delivered;    /* at the last progress line */
 } B;
 
 /* ------------------------------------------------------------ helpers */
@@ -128,14 +129,22 @@ bench_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* End the progress line, if one is showing, before other output. */
+static void
+end_progress(void)
+{
+    if (B.on_screen)
+        fputc('\n', stderr);
+    B.on_screen = 0;
+}
+
 /* Report a fatal run error (printf-style) and mark the run failed. */
 static void __attribute__((format(printf, 1, 2)))
 fail(const char *fmt, ...)
 {
     va_list ap;
 
-    if (B.conf->progress)
-        fputc('\n', stderr);
+    end_progress();
     fputs("chatbench: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -175,9 +184,11 @@ conn_lost(struct conn *c, const char *why)
              (size_t)(c - B.conn), why);
     } else {
         B.res->disconnects++;
-        if (B.res->disconnects == 1)
-            fprintf(stderr, "%schatbench: connection %zu lost: %s\n",
-                    B.conf->progress ? "\n" : "", (size_t)(c - B.conn), why);
+        if (B.res->disconnects == 1) {
+            end_progress();
+            fprintf(stderr, "chatbench: connection %zu lost: %s\n",
+                    (size_t)(c - B.conn), why);
+        }
     }
     if (close(c->fd) < 0 && errno != EINTR)
         fail("close: %s", strerror(errno));
@@ -432,10 +443,11 @@ server_error(struct conn *c, const char *text, size_t len)
              (int)(len > 200 ? 200 : len), text);
         return;
     }
-    if (B.res->server_errors++ == 0)
-        fprintf(stderr, "%schatbench: server: %.*s\n",
-                B.conf->progress ? "\n" : "",
+    if (B.res->server_errors++ == 0) {
+        end_progress();
+        fprintf(stderr, "chatbench: server: %.*s\n",
                 (int)(len > 200 ? 200 : len), text);
+    }
 }
 
 /*
@@ -672,7 +684,7 @@ progress(const char *phase, uint64_t now)
     dt = (double)(now - B.next_tick + TICK_NS) / 1e9;
     if (B.sending)
         fprintf(stderr, "\r%s: %.0fs sent %llu delivered %llu "
-                "(%.0f msg/s) lost so far %lld   ", phase,
+                "(%.0f msg/s), %lld pending   ", phase,
                 (double)(now - B.t_run) / 1e9,
                 (unsigned long long)B.res->sent,
                 (unsigned long long)B.res->delivered,
@@ -681,7 +693,7 @@ progress(const char *phase, uint64_t now)
     else
         fprintf(stderr, "\r%s: %llu of %zu connections ready   ", phase,
                 (unsigned long long)B.res->connected, B.nconn);
-    B.tick_sent = B.res->sent;
+    B.on_screen = 1;
     B.tick_delivered = B.res->delivered;
     B.next_tick = now + TICK_NS;
 }
@@ -862,8 +874,9 @@ start_sending(void)
     if (B.conf->server_pid > 0)
         procstat_read(B.conf->server_pid, &B.res->ps_start);
     B.sending = 1;
+    B.res->started = 1;
     B.t_run = B.last_progress = B.last_delivery = bench_now_ns();
-    B.tick_sent = B.tick_delivered = 0;
+    B.tick_delivered = 0;
     if (B.conf->rate > 0) {
         B.timerfd = timerfd_create(CLOCK_MONOTONIC,
                                    TFD_NONBLOCK | TFD_CLOEXEC);
@@ -932,8 +945,7 @@ bench_run(const struct bench_conf *c, struct bench_result *r)
             procstat_read(c->server_pid, &r->ps_end);
     }
     r->expected = r->sent * B.per_msg;
-    if (B.conf->progress)
-        fputc('\n', stderr);
+    end_progress();
     teardown();
     return B.failed ? -1 : 0;
 }
