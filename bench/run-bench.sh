@@ -1,0 +1,221 @@
+#!/bin/sh
+# run-bench.sh: `make bench`.  Runs chatbench scenarios A-E three times
+# each against a fresh chatd and, when redis-server is installed, a
+# throwaway redis-server, then prints the medians (min-max) side by side.
+# Starts both servers on loopback only and stops them (by PID) on exit.
+#
+# Usage: run-bench.sh [BUILDDIR]     (default: the current directory)
+# Environment: RUNS (default 3), SCENARIOS (default "A B C D E").
+set -u
+
+builddir=${1:-.}
+chatd=$builddir/src/chatd
+chatbench=$builddir/src/bench/chatbench
+runs=${RUNS:-3}
+scenarios=${SCENARIOS:-A B C D E}
+
+for p in "$chatd" "$chatbench"; do
+    if [ ! -x "$p" ]; then
+        echo "run-bench.sh: $p not built; run make first" >&2
+        exit 2
+    fi
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/chatbench.XXXXXX") || exit 1
+chatd_pid=
+redis_pid=
+
+stop_chatd() {
+    [ -n "$chatd_pid" ] && kill "$chatd_pid" 2>/dev/null &&
+        wait "$chatd_pid" 2>/dev/null
+    chatd_pid=
+}
+stop_redis() {
+    [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null &&
+        wait "$redis_pid" 2>/dev/null
+    redis_pid=
+}
+stop_servers() {
+    stop_chatd
+    stop_redis
+}
+trap 'stop_servers; rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+# The scenarios: 64-byte messages.
+args_of() {
+    case $1 in
+    A) echo "-c 100 -s 1 -m 20000 -w 64" ;;
+    B) echo "-c 100 -s 100 -m 200 -w 64" ;;
+    C) echo "-c 1000 -s 1 -m 2000 -w 64" ;;
+    D) echo "-c 100 -s 1 -r 1000 -D 5" ;;
+    E) echo "-c 10000 -s 0" ;;
+    esac
+}
+title_of() {
+    case $1 in
+    A) echo "A: 100 clients, 1 sender, 20000 msgs, window 64" ;;
+    B) echo "B: 100 clients, 100 senders x 200 msgs, window 64" ;;
+    C) echo "C: 1000 clients, 1 sender, 2000 msgs, window 64" ;;
+    D) echo "D: 100 clients, 1 sender, 1000 msgs/s for 5 s" ;;
+    E) echo "E: 10000 idle clients" ;;
+    esac
+}
+metrics_of() {
+    case $1 in
+    D) echo "p50_us p90_us p99_us p999_us max_us server_cpu_s" ;;
+    E) echo "rss_per_conn_b connect_s" ;;
+    *) echo "msgs_per_s mb_per_s p50_us p99_us max_us server_cpu_s \
+writes_per_msg" ;;
+    esac
+}
+
+# Start chatd on a free port; set chatd_pid and chatd_port.
+# Each start logs to a new file, created before the server starts: the
+# redirection happens in the child, and an old log would fool the parent.
+chatd_flags="-p 0 -w 2 --rate 0 --max-clients 20000 --sendq 64M"
+starts=0
+start_chatd() {
+    starts=$((starts + 1))
+    chatd_log=$tmp/chatd.$starts.log
+    : >"$chatd_log"
+    # shellcheck disable=SC2086
+    "$chatd" $chatd_flags 2>"$chatd_log" &
+    chatd_pid=$!
+    i=0
+    while [ $i -lt 50 ]; do
+        chatd_port=$(sed -n 's/.*listening on \[::\]:\([0-9]*\).*/\1/p' \
+            "$chatd_log" | head -n 1)
+        [ -n "$chatd_port" ] && return 0
+        kill -0 "$chatd_pid" 2>/dev/null || break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "run-bench.sh: chatd did not start:" >&2
+    cat "$chatd_log" >&2
+    exit 1
+}
+
+# Start redis-server on a free loopback port; set redis_pid, redis_port.
+start_redis() {
+    tries=0
+    while [ $tries -lt 10 ]; do
+        tries=$((tries + 1))
+        starts=$((starts + 1))
+        redis_log=$tmp/redis.$starts.log
+        : >"$redis_log"
+        redis_port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 20000 ))
+        redis-server --port "$redis_port" --bind 127.0.0.1 --save '' \
+            --appendonly no --maxclients 15000 --daemonize no \
+            >"$redis_log" 2>&1 &
+        redis_pid=$!
+        i=0
+        while [ $i -lt 50 ]; do
+            if grep -q 'Ready to accept connections' "$redis_log"; then
+                return 0
+            fi
+            kill -0 "$redis_pid" 2>/dev/null || break
+            sleep 0.1
+            i=$((i + 1))
+        done
+        kill "$redis_pid" 2>/dev/null
+        wait "$redis_pid" 2>/dev/null
+        redis_pid=
+    done
+    echo "run-bench.sh: redis-server did not start; skipping it:" >&2
+    tail -n 5 "$redis_log" >&2
+    return 1
+}
+
+# Print the median and (min-max) of the numbers on stdin, "-" if none.
+stats() {
+    sort -g | awk '{ v[NR] = $1 }
+        END {
+            if (NR == 0) { print "-"; exit }
+            m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            if (NR == 1) print num(m)
+            else printf "%s (%s-%s)\n", num(m), num(v[1]), num(v[NR])
+        }
+        function num(x) {
+            return x >= 1000 ? sprintf("%.0f", x) : sprintf("%.4g", x)
+        }'
+}
+
+failed=0
+
+# run SERVER SCENARIO: run chatbench $runs times, keeping the summaries.
+# Scenario E measures memory per connection, so each of its runs gets a
+# fresh server: a heap grown by an earlier run would hide the cost.
+run() {
+    server=$1 sc=$2
+    n=1
+    while [ "$n" -le "$runs" ]; do
+        if [ "$sc" = E ] && [ "$server" = chatd ]; then
+            stop_chatd
+            start_chatd
+        elif [ "$sc" = E ]; then
+            stop_redis
+            start_redis || { failed=1; return; }
+        fi
+        if [ "$server" = chatd ]; then
+            set -- --protocol chat -p "$chatd_port" --server-pid "$chatd_pid"
+        else
+            set -- --protocol redis -p "$redis_port" \
+                --server-pid "$redis_pid"
+        fi
+        # shellcheck disable=SC2046
+        echo "  $server $sc run $n: chatbench $* $(args_of "$sc")"
+        "$chatbench" "$@" $(args_of "$sc") -T 120 \
+            >"$tmp/out.$server.$sc.$n" 2>"$tmp/err.$server.$sc.$n"
+        rc=$?
+        grep '^chatbench: proto=' "$tmp/out.$server.$sc.$n" \
+            >>"$tmp/lines.$server.$sc"
+        if [ $rc -ne 0 ]; then
+            echo "  FAILED (exit $rc):" >&2
+            cat "$tmp/out.$server.$sc.$n" "$tmp/err.$server.$sc.$n" >&2
+            failed=1
+        fi
+        # let the server finish the departures before the next run
+        sleep 1
+        n=$((n + 1))
+    done
+}
+
+start=$(date +%s)
+start_chatd
+echo "chatd $chatd_flags: pid $chatd_pid, port $chatd_port"
+have_redis=0
+if command -v redis-server >/dev/null 2>&1 && start_redis; then
+    have_redis=1
+    echo "redis-server --port $redis_port --bind 127.0.0.1 --save '' \
+--appendonly no --maxclients 15000: pid $redis_pid"
+else
+    echo "redis-server: not installed; chatd only"
+fi
+
+for sc in $scenarios; do
+    echo "$(title_of "$sc")"
+    run chatd "$sc"
+    [ $have_redis -eq 1 ] && run redis "$sc"
+done
+stop_servers
+
+echo
+printf '%-16s %-26s %-26s\n' "" "chatd (median, min-max)" \
+    "redis (median, min-max)"
+for sc in $scenarios; do
+    echo "$(title_of "$sc")"
+    for m in $(metrics_of "$sc"); do
+        col() {
+            f=$tmp/lines.$1.$sc
+            [ -f "$f" ] || { echo "-"; return; }
+            sed -n "s/.* $m=\([^ ]*\).*/\1/p" "$f" | stats
+        }
+        printf '  %-14s %-26s %-26s\n' "$m" "$(col chatd)" "$(col redis)"
+    done
+done
+echo
+echo "$runs runs each, $(( $(date +%s) - start )) s in all; chatd: \
+$chatd_flags; latency from the intended send time; \
+$(nproc 2>/dev/null || echo '?') CPUs, servers and chatbench on one host."
+exit $failed

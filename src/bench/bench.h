@@ -1,0 +1,62 @@
+/*
+ * bench.h: chatbench's run configuration and results, shared by the
+ * option parsing and report (chatbench.c) and the event loop (loop.c).
+ * chatbench is single-threaded: the main thread owns all of it.
+ */
+#ifndef CHATBENCH_BENCH_H
+#define CHATBENCH_BENCH_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hist.h"
+#include "procstat.h"
+
+enum bench_proto {
+    BENCH_CHAT,                 /* chatd protocol v1 */
+    BENCH_REDIS                 /* RESP: SUBSCRIBE / PUBLISH */
+};
+
+struct bench_conf {
+    enum bench_proto proto;
+    const char *host;
+    const char *port;
+    const char *channel;        /* redis channel */
+    long   clients;             /* -c: receiving connections */
+    long   senders;             /* -s: 0 for the idle mode */
+    long   size;                /* -b: payload bytes */
+    long   messages;            /* -m: per sender, without -r */
+    long   window;              /* -w: in flight per sender, 0: no limit */
+    double rate;                /* -r: messages/s in total, 0: no rate */
+    double duration;            /* -D: seconds, with -r */
+    pid_t  server_pid;          /* --server-pid, 0 if none */
+    long   drain_ms;            /* --drain-ms */
+    double timeout_s;           /* -T */
+    int    progress;            /* print a progress line on stderr */
+};
+
+struct bench_result {
+    int      started;           /* the send phase began */
+    uint64_t planned;           /* messages the senders were to send */
+    uint64_t sent;              /* messages handed to the senders' sockets */
+    uint64_t expected;          /* deliveries due for the messages sent */
+    uint64_t delivered;         /* first deliveries (duplicates excluded) */
+    uint64_t dup;               /* repeated or echoed deliveries */
+    uint64_t reordered;         /* per sender, arrived after a later one */
+    uint64_t corrupt;           /* payloads that failed their checks */
+    uint64_t disconnects;       /* connections the server closed */
+    uint64_t server_errors;     /* error lines or replies from the server */
+    uint64_t connected;         /* connections that completed handshake */
+    double   connect_s;         /* time to connect and greet everyone */
+    double   run_s;             /* first send to last delivery */
+    const char *stop;           /* why the run ended */
+    struct hist lat;            /* latency from intended send time */
+    struct procstat ps_before;  /* before connecting */
+    struct procstat ps_start;   /* after connecting, before sending */
+    struct procstat ps_end;     /* after the run */
+};
+
+int      bench_run(const struct bench_conf *c, struct bench_result *r);
+uint64_t bench_now_ns(void);
+
+#endif

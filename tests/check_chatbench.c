@@ -1,0 +1,545 @@
+/*
+ * check_chatbench.c: tests for chatbench.  Unit tests of its pure parts
+ * (payload, histogram, RESP parser), its usage errors, and short runs of
+ * the real $CHATBENCH against a real $CHATD.
+ *
+ * Single-threaded.  The chatd fixture is unchecked (runs once per TCase in
+ * the parent process); its pid and port are set there and read-only in
+ * the forked tests.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench/hist.h"
+#include "bench/payload.h"
+#include "bench/resp.h"
+
+#define OUT_MAX 65536
+
+static pid_t chatd_pid = -1;    /* fixture: set in the parent */
+static int chatd_err = -1;      /* read end of chatd's stderr */
+static char chatd_port[16];
+
+/* ---------------------------------------------------------- helpers */
+
+static uint64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const char *
+chatbench_path(void)
+{
+    const char *p = getenv("CHATBENCH");
+
+    return p != NULL ? p : "src/bench/chatbench";
+}
+
+/*
+ * Run argv (argv[0] is the program) with stdout and stderr into out (up to
+ * cap - 1 bytes, NUL-terminated), for at most timeout_ms.  Returns the
+ * wait status; fails the test if the program cannot be run or hangs.
+ */
+static int
+run(char *const argv[], char *out, size_t cap, int timeout_ms)
+{
+    int fds[2], status;
+    size_t len = 0;
+    uint64_t end = now_ms() + (uint64_t)timeout_ms;
+    pid_t pid;
+
+    ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (dup2(fds[1], STDOUT_FILENO) < 0 ||
+            dup2(fds[1], STDERR_FILENO) < 0)
+            _exit(127);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    for (;;) {
+        struct pollfd p = { .fd = fds[0], .events = POLLIN };
+        int64_t left = (int64_t)(end - now_ms());
+        ssize_t n;
+        char sink[4096];
+
+        if (left <= 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            ck_abort_msg("%s did not finish in %d ms", argv[0], timeout_ms);
+        }
+        if (poll(&p, 1, (int)left) < 0) {
+            ck_assert_int_eq(errno, EINTR);
+            continue;
+        }
+        if (len + 1 < cap)
+            n = read(fds[0], out + len, cap - 1 - len);
+        else
+            n = read(fds[0], sink, sizeof(sink));
+        if (n < 0 && errno == EINTR)
+            continue;
+        ck_assert_int_ge(n, 0);
+        if (n == 0)
+            break;
+        if (len + 1 < cap)
+            len += (size_t)n;
+    }
+    out[len] = '\0';
+    close(fds[0]);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+/* The numeric value of key=... on the final "chatbench: " line of out. */
+static unsigned long long
+field(const char *out, const char *key)
+{
+    const char *line = strstr(out, "chatbench: proto=");
+    char pat[64];
+    const char *p;
+
+    ck_assert_msg(line != NULL, "no summary line in:\n%s", out);
+    snprintf(pat, sizeof(pat), " %s=", key);
+    p = strstr(line, pat);
+    ck_assert_msg(p != NULL, "no %s= in: %s", key, line);
+    return strtoull(p + strlen(pat), NULL, 10);
+}
+
+/* Drain what chatd logged so far so its stderr pipe never fills. */
+static void
+chatd_drain(void)
+{
+    char buf[4096];
+
+    while (chatd_err >= 0 && read(chatd_err, buf, sizeof(buf)) > 0)
+        ;
+}
+
+/*
+ * Unchecked fixture: start $CHATD -p 0 -w 2 --rate 0 and read its port
+ * from the "listening on [::]:PORT" line on its stderr, within 5 s.
+ */
+static void
+chatd_start(void)
+{
+    const char *chatd = getenv("CHATD");
+    char buf[4096];
+    size_t len = 0;
+    uint64_t end = now_ms() + 5000;
+    int fds[2];
+
+    if (chatd == NULL)
+        chatd = "src/chatd";
+    ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+    chatd_pid = fork();
+    ck_assert_int_ge(chatd_pid, 0);
+    if (chatd_pid == 0) {
+        if (dup2(fds[1], STDERR_FILENO) < 0)
+            _exit(127);
+        execl(chatd, chatd, "-p", "0", "-w", "2", "--rate", "0",
+              (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    chatd_err = fds[0];
+    while (len + 1 < sizeof(buf)) {
+        struct pollfd p = { .fd = chatd_err, .events = POLLIN };
+        const char *at;
+        ssize_t n;
+
+        ck_assert_msg(now_ms() < end, "chatd did not say it listens");
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        n = read(chatd_err, buf + len, sizeof(buf) - 1 - len);
+        ck_assert_msg(n > 0, "chatd exited: %.*s", (int)len, buf);
+        len += (size_t)n;
+        buf[len] = '\0';
+        if ((at = strstr(buf, "listening on [::]:")) != NULL &&
+            strchr(at, '\n') != NULL) {
+            snprintf(chatd_port, sizeof(chatd_port), "%d",
+                     atoi(at + strlen("listening on [::]:")));
+            break;
+        }
+    }
+    ck_assert_int_gt(atoi(chatd_port), 0);
+    ck_assert_int_eq(fcntl(chatd_err, F_SETFL, O_NONBLOCK), 0);
+}
+
+/* Unchecked fixture: stop chatd with SIGTERM; it must exit 0. */
+static void
+chatd_stop(void)
+{
+    int status;
+
+    if (chatd_pid <= 0)
+        return;
+    chatd_drain();
+    ck_assert_int_eq(kill(chatd_pid, SIGTERM), 0);
+    ck_assert_int_eq(waitpid(chatd_pid, &status, 0), chatd_pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(chatd_err);
+    chatd_pid = -1;
+    chatd_err = -1;
+}
+
+/* ---------------------------------------------------------- payload */
+
+START_TEST(test_payload_roundtrip)
+{
+    char buf[PAYLOAD_MAX];
+    struct payload in = { 7, 123456, 0x0123456789abcdefull }, out;
+
+    for (size_t size = PAYLOAD_MIN; size < 300; size += 17) {
+        payload_encode(buf, size, &in);
+        for (size_t i = 0; i < size; i++)
+            ck_assert(buf[i] >= 0x21 && buf[i] <= 0x7e);
+        ck_assert_int_eq(payload_decode(buf, size, size, &out), 0);
+        ck_assert_uint_eq(out.sender, 7);
+        ck_assert_uint_eq(out.seq, 123456);
+        ck_assert(out.t_ns == in.t_ns);
+    }
+    payload_encode(buf, PAYLOAD_MAX, &in);
+    ck_assert_int_eq(payload_decode(buf, PAYLOAD_MAX, PAYLOAD_MAX, &out), 0);
+}
+END_TEST
+
+START_TEST(test_payload_corrupt)
+{
+    char buf[64];
+    struct payload in = { 1, 2, 3 }, out;
+
+    payload_encode(buf, sizeof(buf), &in);
+    /* every single-byte change is caught */
+    for (size_t i = 0; i < sizeof(buf); i++) {
+        char saved = buf[i];
+        buf[i] = saved == 'a' ? 'b' : 'a';
+        ck_assert_msg(payload_decode(buf, sizeof(buf), sizeof(buf), &out)
+                      < 0, "byte %zu", i);
+        buf[i] = saved;
+    }
+    ck_assert_int_eq(payload_decode(buf, 63, 64, &out), -1);
+    ck_assert_int_eq(payload_decode(buf, 64, 65, &out), -1);
+    ck_assert_int_eq(payload_decode(buf, 64, 64, &out), 0);
+}
+END_TEST
+
+/* -------------------------------------------------------- histogram */
+
+START_TEST(test_hist_precision)
+{
+    static struct hist h;
+
+    /* every bucket's upper edge is within 1% of anything in it */
+    for (uint64_t v = 1; v < HIST_MAX_NS; v = v * 3 / 2 + 1) {
+        uint64_t hi = hist_bucket_high(hist_index(v));
+        ck_assert_msg(hi >= v && (double)(hi - v) <= 0.01 * (double)v + 1,
+                      "%llu -> %llu", (unsigned long long)v,
+                      (unsigned long long)hi);
+    }
+    for (unsigned i = 1; i < HIST_BUCKETS; i++)
+        ck_assert(hist_bucket_high(i) > hist_bucket_high(i - 1));
+    hist_init(&h);
+    ck_assert(hist_percentile(&h, 50) == 0);
+    for (uint64_t v = 1; v <= 1000; v++)
+        hist_record(&h, v * 1000);         /* 1 us .. 1 ms */
+    ck_assert(h.count == 1000 && h.max == 1000000 && h.min == 1000);
+    ck_assert_uint_ge(hist_percentile(&h, 50), 500000);
+    ck_assert_uint_le(hist_percentile(&h, 50), 505000);
+    ck_assert_uint_ge(hist_percentile(&h, 99), 990000);
+    ck_assert_uint_le(hist_percentile(&h, 99), 1000000);
+    ck_assert(hist_percentile(&h, 100) == 1000000);
+    hist_record(&h, 100 * HIST_MAX_NS);     /* clamped bucket, exact max */
+    ck_assert(h.max == 100 * HIST_MAX_NS);
+}
+END_TEST
+
+/* ------------------------------------------------------------- RESP */
+
+START_TEST(test_resp_incremental)
+{
+    const char msg[] = "*3\r\n$7\r\nmessage\r\n$9\r\nchatbench\r\n"
+                       "$5\r\nhe\r\no\r\n:42\r\n";
+    size_t first = sizeof(msg) - 1 - 5;     /* the array, without ":42" */
+    struct resp_reply r;
+
+    for (size_t cut = 0; cut < first; cut++)
+        ck_assert_int_eq(resp_parse(msg, cut, &r), 0);
+    ck_assert_int_eq(resp_parse(msg, sizeof(msg) - 1, &r), (long)first);
+    ck_assert_int_eq(r.type, RESP_ARRAY);
+    ck_assert_uint_eq(r.n, 3);
+    ck_assert(resp_item_is(&r.item[0], "message"));
+    ck_assert_uint_eq(r.item[2].len, 5);
+    ck_assert(memcmp(r.item[2].str, "he\r\no", 5) == 0);
+    ck_assert_int_eq(resp_parse(msg + first, 5, &r), 5);
+    ck_assert_int_eq(r.type, RESP_INT);
+    ck_assert(r.item[0].num == 42);
+    ck_assert_int_eq(resp_parse("-ERR no\r\n", 9, &r), 9);
+    ck_assert_int_eq(r.type, RESP_ERROR);
+    ck_assert_int_eq(resp_parse("?huh\r\n", 6, &r), -1);
+    ck_assert_int_eq(resp_parse("$3\r\nabcd\r\n", 10, &r), -1);
+}
+END_TEST
+
+START_TEST(test_resp_command)
+{
+    const char *argv[] = { "SUBSCRIBE", "ch" };
+    size_t argl[] = { 9, 2 };
+    char out[64];
+
+    ck_assert_uint_eq(resp_command(out, sizeof(out), 2, argv, argl), 27);
+    ck_assert(memcmp(out, "*2\r\n$9\r\nSUBSCRIBE\r\n$2\r\nch\r\n", 27) == 0);
+    ck_assert_uint_eq(resp_command(out, 20, 2, argv, argl), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ usage */
+
+/* Each bad command line, and what its error message must name. */
+static const struct {
+    const char *args[6];
+    const char *names;
+} bad[] = {
+    { { "-c", "0" }, "-c/--clients" },
+    { { "-c", "ten" }, "-c/--clients" },
+    { { "-c", "2", "-s", "3" }, "-s/--senders" },
+    { { "-c", "1", "-s", "1" }, "-c/--clients" },
+    { { "-b", "10" }, "-b/--size" },
+    { { "-b", "70000" }, "-b/--size" },
+    { { "-m", "0" }, "-m/--messages" },
+    { { "-w", "-1" }, "-w/--window" },
+    { { "-r", "0" }, "-r/--rate" },
+    { { "-r", "100", "-m", "5" }, "-m/--messages" },
+    { { "-r", "100", "-w", "5" }, "-w/--window" },
+    { { "-D", "5" }, "-D/--duration" },
+    { { "-r", "10", "-D", "x" }, "-D/--duration" },
+    { { "-p", "70000" }, "-p/--port" },
+    { { "-p", "" }, "-p/--port" },
+    { { "-H", "" }, "-H/--host" },
+    { { "-T", "0" }, "-T/--timeout" },
+    { { "--drain-ms", "soon" }, "--drain-ms" },
+    { { "--protocol", "irc" }, "--protocol" },
+    { { "--server-pid", "2147483647" }, "--server-pid" },
+    { { "--channel", "a b" }, "--channel" },
+    { { "--bogus" }, "bogus" },
+    { { "-c" }, "'c'" },
+    { { "stray" }, "stray" },
+};
+
+START_TEST(test_bad_usage)
+{
+    char *argv[8] = { (char *)chatbench_path() };
+    char out[OUT_MAX];
+    int status, n = 1;
+
+    for (int i = 0; i < 6 && bad[_i].args[i] != NULL; i++)
+        argv[n++] = (char *)bad[_i].args[i];
+    argv[n] = NULL;
+    status = run(argv, out, sizeof(out), 5000);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 2,
+                  "case %d: status %d: %s", _i, status, out);
+    ck_assert_msg(strstr(out, bad[_i].names) != NULL,
+                  "case %d: '%s' not named in: %s", _i, bad[_i].names, out);
+}
+END_TEST
+
+START_TEST(test_help)
+{
+    char *argv[] = { (char *)chatbench_path(), "--help", NULL };
+    char out[OUT_MAX];
+    int status = run(argv, out, sizeof(out), 5000);
+
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_ptr_nonnull(strstr(out, "--server-pid"));
+}
+END_TEST
+
+/* Nothing listens on a bound but not listening port: exit 1, said why. */
+START_TEST(test_refused)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET,
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(sin);
+    char port[16], out[OUT_MAX];
+    char *argv[] = { (char *)chatbench_path(), "-p", port, "-c", "3",
+                     "-T", "5", NULL };
+    int fd = socket(AF_INET, SOCK_STREAM, 0), status;
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+    snprintf(port, sizeof(port), "%d", ntohs(sin.sin_port));
+    status = run(argv, out, sizeof(out), 8000);
+    close(fd);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "refused"));
+}
+END_TEST
+
+/* A server that never greets: the hard timeout (-T) ends the run. */
+START_TEST(test_timeout)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET,
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(sin);
+    char port[16], out[OUT_MAX];
+    char *argv[] = { (char *)chatbench_path(), "-p", port, "-c", "3",
+                     "-T", "0.5", NULL };
+    int fd = socket(AF_INET, SOCK_STREAM, 0), status;
+    uint64_t t0 = now_ms();
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    ck_assert_int_eq(listen(fd, 16), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+    snprintf(port, sizeof(port), "%d", ntohs(sin.sin_port));
+    status = run(argv, out, sizeof(out), 5000);
+    close(fd);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "timed out"));
+    ck_assert_uint_lt(now_ms() - t0, 3000);
+}
+END_TEST
+
+/* ------------------------------------------------------ real chatd */
+
+START_TEST(test_chatd_window)
+{
+    char *argv[] = { (char *)chatbench_path(), "-p", chatd_port, "-c", "10",
+                     "-s", "2", "-m", "200", "-w", "16", "-T", "8", NULL };
+    char out[OUT_MAX];
+    int status = run(argv, out, sizeof(out), 10000);
+
+    chatd_drain();
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+    ck_assert_uint_eq(field(out, "sent"), 400);
+    ck_assert_uint_eq(field(out, "delivered"), 400 * 9);
+    ck_assert_uint_eq(field(out, "lost"), 0);
+    ck_assert_uint_eq(field(out, "dup"), 0);
+    ck_assert_uint_eq(field(out, "corrupt"), 0);
+}
+END_TEST
+
+/* Open loop: no window, everything as fast as the sockets take it. */
+START_TEST(test_chatd_open_loop)
+{
+    char *argv[] = { (char *)chatbench_path(), "-p", chatd_port, "-c", "4",
+                     "-s", "4", "-m", "300", "-w", "0", "-T", "8", NULL };
+    char out[OUT_MAX];
+    int status = run(argv, out, sizeof(out), 10000);
+
+    chatd_drain();
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+    ck_assert_uint_eq(field(out, "sent"), 1200);
+    ck_assert_uint_eq(field(out, "delivered"), 1200 * 3);
+    ck_assert_uint_eq(field(out, "reordered"), 0);
+}
+END_TEST
+
+START_TEST(test_chatd_rate)
+{
+    char pid[16];
+    char *argv[] = { (char *)chatbench_path(), "-p", chatd_port, "-c", "5",
+                     "-s", "1", "-r", "400", "-D", "1", "-b", "100",
+                     "--server-pid", pid, "-T", "8", NULL };
+    char out[OUT_MAX];
+    int status;
+
+    snprintf(pid, sizeof(pid), "%ld", (long)chatd_pid);
+    status = run(argv, out, sizeof(out), 10000);
+    chatd_drain();
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+    ck_assert_uint_eq(field(out, "sent"), 400);
+    ck_assert_uint_eq(field(out, "delivered"), 400 * 4);
+    ck_assert_uint_eq(field(out, "lost"), 0);
+    ck_assert_ptr_nonnull(strstr(out, " server_rss_kb="));
+    ck_assert_ptr_nonnull(strstr(out, " p999_us="));
+}
+END_TEST
+
+START_TEST(test_chatd_idle)
+{
+    char pid[16];
+    char *argv[] = { (char *)chatbench_path(), "-p", chatd_port, "-c", "50",
+                     "-s", "0", "--server-pid", pid, "-T", "8", NULL };
+    char out[OUT_MAX];
+    int status;
+
+    snprintf(pid, sizeof(pid), "%ld", (long)chatd_pid);
+    status = run(argv, out, sizeof(out), 10000);
+    chatd_drain();
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+    ck_assert_uint_eq(field(out, "connected"), 50);
+    ck_assert_ptr_nonnull(strstr(out, " rss_per_conn_b="));
+}
+END_TEST
+
+static Suite *
+chatbench_suite(void)
+{
+    Suite *s = suite_create("chatbench");
+    TCase *tc;
+
+    tc = tcase_create("Payload");
+    tcase_add_test(tc, test_payload_roundtrip);
+    tcase_add_test(tc, test_payload_corrupt);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("Hist");
+    tcase_add_test(tc, test_hist_precision);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("Resp");
+    tcase_add_test(tc, test_resp_incremental);
+    tcase_add_test(tc, test_resp_command);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("Usage");
+    tcase_add_loop_test(tc, test_bad_usage, 0,
+                        (int)(sizeof(bad) / sizeof(bad[0])));
+    tcase_add_test(tc, test_help);
+    tcase_add_test(tc, test_refused);
+    tcase_add_test(tc, test_timeout);
+    tcase_set_timeout(tc, 10);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("Chatd");
+    tcase_add_unchecked_fixture(tc, chatd_start, chatd_stop);
+    tcase_add_test(tc, test_chatd_window);
+    tcase_add_test(tc, test_chatd_open_loop);
+    tcase_add_test(tc, test_chatd_rate);
+    tcase_add_test(tc, test_chatd_idle);
+    tcase_set_timeout(tc, 15);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(chatbench_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
