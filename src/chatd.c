@@ -87,6 +87,7 @@ build_options(void)
     long_opts[n] = (struct option){ NULL, 0, NULL, 0 };
 }
 
+/* One line of --help: "-c, --config FILE" and its help text. */
 static void
 print_option(FILE *f, int shortopt, const char *name, const char *arg,
              const char *help)
@@ -102,6 +103,10 @@ print_option(FILE *f, int shortopt, const char *name, const char *arg,
     fprintf(f, "  %-26s %s\n", opt, help);
 }
 
+/*
+ * Exit with status: 0 after printing the full help to stdout, else after
+ * a one-line hint on stderr.
+ */
 static void __attribute__((noreturn))
 usage(int status)
 {
@@ -471,6 +476,7 @@ check_config(const struct settings *s)
     exit(0);
 }
 
+/* Start, serve until SIGTERM or SIGINT, stop; see the top of the file. */
 int
 main(int argc, char **argv)
 {

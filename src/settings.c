@@ -143,6 +143,7 @@ get_string(const struct settings *s, const struct settings_key *k)
     return *(const char *const *)((const char *)s + k->offset);
 }
 
+/* The key called name, or NULL. */
 const struct settings_key *
 settings_find(const char *name)
 {
@@ -180,6 +181,7 @@ settings_parse_size(const char *value, long *out)
     return 0;
 }
 
+/* Parse a whole number or a size for k; 0, or -1 if it is none. */
 static int
 parse_number(const struct settings_key *k, const char *value, long *out)
 {

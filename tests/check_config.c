@@ -208,7 +208,7 @@ END_TEST
 START_TEST(test_bad_unknown_key)
 {
     bad("port = 1\ncolour = red\n", "t.conf:2: colour: unknown key");
-    setup();
+    reset();
     /* Command-line-only options are not keys. */
     bad("config = /etc/x\n", "t.conf:1: config: unknown key");
     reset();
