@@ -491,3 +491,18 @@ hub_shutdown(void)
     hub_publish(&v, -1);
     mbox_vec_free(&v);
 }
+
+/*
+ * Give every worker conf (a new configuration, SIGHUP): each takes one of
+ * its references when it drains its mailbox.  Main thread.
+ */
+void
+hub_post_conf(struct worker_conf *conf)
+{
+    struct mbox_vec v = { 0 };
+    struct mbox_entry e = { .kind = MBOX_CONF, .conf = conf };
+
+    mbox_vec_push(&v, &e);
+    hub_publish(&v, -1);
+    mbox_vec_free(&v);
+}

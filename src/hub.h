@@ -15,6 +15,7 @@
 
 struct msg;
 struct hub_user;
+struct worker_conf;
 
 /* What a joining client is told. */
 struct hub_welcome {
@@ -41,6 +42,7 @@ void hub_who(void (*emit)(void *arg, const char *line), void *arg);
 size_t hub_count(void);
 void hub_publish(struct mbox_vec *outbox, int self);
 void hub_shutdown(void);
+void hub_post_conf(struct worker_conf *conf);
 
 void hub_outbox_broadcast(struct mbox_vec *outbox, struct msg *m,
                           uint64_t from, int history);

@@ -1,11 +1,14 @@
 /*
- * log.c: leveled logging.  The configuration (destination, verbosity) is
- * written by the main thread before other threads start or while they are
- * stopped; the role name is thread-local.  Safe to call from any thread.
+ * log.c: leveled logging.  The configuration (destination, verbosity,
+ * ident) is written by the main thread only, at start, after detaching
+ * and on SIGHUP; other threads read the destination and verbosity as
+ * relaxed atomics, so a change takes effect between two lines.  The role
+ * name is thread-local.  Safe to call from any thread.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,29 +18,47 @@
 
 #include "log.h"
 
-static int log_syslog;          /* main thread, before threads start */
-static int log_verbose;         /* main thread, before threads start */
+static atomic_int log_syslog;   /* written by the main thread */
+static atomic_int log_verbose;  /* written by the main thread */
+static const char *log_ident = "chatd";     /* main thread */
 static _Thread_local const char *log_role = "main";
 
 static void vlog(int pri, const char *fmt, va_list ap, const char *suffix);
 
 /*
- * Set the destination and verbosity.  Called from the main thread only,
- * before any other thread runs.
+ * Set the destination (stderr, or syslog with to_syslog), the verbosity
+ * and the syslog ident (a string that outlives the process's logging).
+ * Main thread; may be called again, e.g. after detaching.
  */
 void
 log_init(int to_syslog, int verbose, const char *ident)
 {
-    log_syslog = to_syslog;
-    log_verbose = verbose;
+    log_ident = ident;
     if (to_syslog)
-        openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+        openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+    atomic_store_explicit(&log_verbose, verbose, memory_order_relaxed);
+    atomic_store_explicit(&log_syslog, to_syslog, memory_order_relaxed);
 }
 
+/* Main thread, any time (SIGHUP). */
 void
 log_set_verbose(int verbose)
 {
-    log_verbose = verbose;
+    atomic_store_explicit(&log_verbose, verbose, memory_order_relaxed);
+}
+
+/*
+ * Reopen the log (SIGHUP): reconnect to syslog, e.g. after syslogd was
+ * restarted.  stderr is the caller's business and is left alone.  Main
+ * thread.
+ */
+void
+log_reopen(void)
+{
+    if (!atomic_load_explicit(&log_syslog, memory_order_relaxed))
+        return;
+    closelog();
+    openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
 /* Name the calling thread in its log lines ("acceptor", "worker 2"). */
@@ -68,7 +89,7 @@ vlog(int pri, const char *fmt, va_list ap, const char *suffix)
     char line[2048], ts[32];
     int n = 0, m;
 
-    if (log_syslog) {
+    if (atomic_load_explicit(&log_syslog, memory_order_relaxed)) {
         m = vsnprintf(line, sizeof(line), fmt, ap);
         if (m < 0)
             return;
@@ -143,7 +164,7 @@ log_debug(const char *fmt, ...)
 {
     va_list ap;
 
-    if (!log_verbose)
+    if (!atomic_load_explicit(&log_verbose, memory_order_relaxed))
         return;
     va_start(ap, fmt);
     vlog(LOG_DEBUG, fmt, ap, NULL);

@@ -12,6 +12,7 @@
 
 void log_init(int to_syslog, int verbose, const char *ident);
 void log_set_verbose(int verbose);
+void log_reopen(void);
 void log_set_role(const char *role);
 void log_warn(const char *fmt, ...) LOG_FMT(1, 2);
 void log_warnx(const char *fmt, ...) LOG_FMT(1, 2);

@@ -12,11 +12,13 @@
 #include <stdint.h>
 
 struct msg;
+struct worker_conf;
 
 enum mbox_kind {
     MBOX_BROADCAST,     /* msg to every client but `from`, seq >= join */
     MBOX_DIRECT,        /* msg to client `to` only */
-    MBOX_STOP           /* shut down: flush and close every client */
+    MBOX_STOP,          /* shut down: flush and close every client */
+    MBOX_CONF           /* switch to conf (SIGHUP) */
 };
 
 struct mbox_entry {
@@ -27,6 +29,7 @@ struct mbox_entry {
     uint64_t       to;          /* recipient of a direct message */
     int            worker;      /* recipient's worker (direct; hub use) */
     int            history;     /* broadcast: keep in the history ring */
+    struct worker_conf *conf;   /* MBOX_CONF: one reference, given away */
 };
 
 struct mbox_vec {

@@ -1,6 +1,6 @@
 /*
- * settings.c: defaults and value parsing for chatd's settings.  Pure
- * (no I/O); used by the main thread only, before workers start.
+ * settings.c: the table of settings, their defaults and value parsing.
+ * Pure (no I/O).  Main thread only: workers never see a struct settings.
  */
 #include "config.h"
 
@@ -9,36 +9,57 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "proto.h"
 #include "settings.h"
+#include "xmalloc.h"
 
 #define OFF(f) offsetof(struct settings, f)
 
-/* Every setting with a value; flags (-v, -h, -V) live in chatd.c. */
+/*
+ * Every setting, in the order --help and the config dump show them.
+ * -c, -t, -h and -V are command-line only and live in chatd.c.
+ */
 const struct settings_key settings_keys[] = {
-    { "port", 'p', SET_INT, 0, 65535, OFF(port), "PORT",
+    { "port", 'p', SET_INT, 0, 65535, OFF(port), 0, "PORT",
       "TCP port to listen on, 0 picks a free one (default 7777)" },
-    { "bind", 'b', SET_LIST, 0, 0, OFF(bind), "ADDR",
+    { "bind", 'b', SET_LIST, 0, 0, OFF(bind), 0, "ADDR",
       "address to listen on, repeatable (default: all, IPv6 and IPv4)" },
-    { "workers", 'w', SET_INT, 1, CHATD_WORKERS_MAX, OFF(workers), "N",
+    { "workers", 'w', SET_INT, 1, CHATD_WORKERS_MAX, OFF(workers), 0, "N",
       "worker threads (default: online CPUs)" },
-    { "max-clients", 0, SET_INT, 1, 1000000, OFF(max_clients), "N",
+    { "max-clients", 0, SET_INT, 1, 1000000, OFF(max_clients), 1, "N",
       "most clients connected at once (default 1024)" },
-    { "max-line", 0, SET_INT, 64, 65536, OFF(max_line), "BYTES",
+    { "max-line", 0, SET_INT, 64, 65536, OFF(max_line), 0, "BYTES",
       "longest line a client may send (default 1024)" },
-    { "sendq", 0, SET_SIZE, 4096, 1L << 30, OFF(sendq), "BYTES",
+    { "sendq", 0, SET_SIZE, 4096, 1L << 30, OFF(sendq), 1, "BYTES",
       "unsent bytes after which a client is cut (default 1M)" },
-    { "rate", 0, SET_INT, 0, 1000000, OFF(rate), "N",
+    { "rate", 0, SET_INT, 0, 1000000, OFF(rate), 1, "N",
       "lines per second per client, 0 for no limit (default 20)" },
-    { "burst", 0, SET_INT, 1, 1000000, OFF(burst), "N",
+    { "burst", 0, SET_INT, 1, 1000000, OFF(burst), 1, "N",
       "lines a client may send at once (default 40)" },
-    { "history", 0, SET_INT, 0, 10000, OFF(history), "N",
+    { "history", 0, SET_INT, 0, 10000, OFF(history), 0, "N",
       "public messages replayed to a new client (default 0)" },
-    { "motd", 0, SET_STR, 0, 0, OFF(motd_file), "FILE",
+    { "motd", 0, SET_STR, 0, 0, OFF(motd_file), 1, "FILE",
       "message of the day shown on connect" },
-    { NULL, 0, 0, 0, 0, 0, NULL, NULL }
+    { "user", 'u', SET_STR, 0, 0, OFF(user), 0, "USER",
+      "drop privileges to USER after opening the listeners" },
+    { "daemon", 'd', SET_BOOL, 0, 1, OFF(daemon), 0, NULL,
+      "detach from the terminal and log to syslog" },
+    { "pidfile", 0, SET_STR, 0, 0, OFF(pidfile), 0, "FILE",
+      "write the process ID to FILE" },
+    { "syslog", 0, SET_BOOL, 0, 1, OFF(syslog), 0, NULL,
+      "log to syslog instead of stderr" },
+    { "verbose", 'v', SET_COUNT, 0, CHATD_VERBOSE_MAX, OFF(verbose), 1,
+      NULL, "log debug messages" },
+    { NULL, 0, 0, 0, 0, 0, 0, NULL, NULL }
+};
+
+/* A string the settings own (see settings_keep()). */
+struct settings_buf {
+    struct settings_buf *next;
+    char                 text[];
 };
 
 void
@@ -58,6 +79,71 @@ settings_defaults(struct settings *s)
     s->history = 0;
 }
 
+/* Free the strings s owns (settings_keep()); s must not be used after. */
+void
+settings_free(struct settings *s)
+{
+    struct settings_buf *b, *next;
+
+    for (b = s->bufs; b != NULL; b = next) {
+        next = b->next;
+        free(b);
+    }
+    s->bufs = NULL;
+}
+
+/*
+ * Copy len bytes of text into storage owned by s, NUL-terminated, so that
+ * string values can point into it; settings_free() releases it.
+ */
+char *
+settings_keep(struct settings *s, const char *text, size_t len)
+{
+    struct settings_buf *b = xmalloc(sizeof(*b) + len + 1);
+
+    memcpy(b->text, text, len);
+    b->text[len] = '\0';
+    b->next = s->bufs;
+    s->bufs = b;
+    return b->text;
+}
+
+/* Whether k is stored as an int (else a long, a string or the list). */
+static int
+is_int(const struct settings_key *k)
+{
+    return k->type == SET_BOOL || k->type == SET_COUNT ||
+           k->offset == OFF(port) || k->offset == OFF(workers);
+}
+
+static long
+get_number(const struct settings *s, const struct settings_key *k)
+{
+    const char *base = (const char *)s;
+
+    if (is_int(k))
+        return *(const int *)(base + k->offset);
+    return *(const long *)(base + k->offset);
+}
+
+static void
+put_number(struct settings *s, const struct settings_key *k, long v)
+{
+    char *base = (char *)s;
+
+    if (is_int(k))
+        *(int *)(base + k->offset) = (int)v;
+    else
+        *(long *)(base + k->offset) = v;
+}
+
+static const char *
+get_string(const struct settings *s, const struct settings_key *k)
+{
+    return *(const char *const *)((const char *)s + k->offset);
+}
+
+/* The key called name, or NULL. */
 const struct settings_key *
 settings_find(const char *name)
 {
@@ -95,6 +181,7 @@ settings_parse_size(const char *value, long *out)
     return 0;
 }
 
+/* Parse a whole number or a size for k; 0, or -1 if it is none. */
 static int
 parse_number(const struct settings_key *k, const char *value, long *out)
 {
@@ -109,24 +196,47 @@ parse_number(const struct settings_key *k, const char *value, long *out)
     return (errno != 0 || *end != '\0') ? -1 : 0;
 }
 
+/* Parse a config-file boolean; returns 0 or 1, or -1 if it is none. */
+static int
+parse_bool(const char *value)
+{
+    static const char *const yes[] = { "yes", "true", "on", "1", NULL };
+    static const char *const no[] = { "no", "false", "off", "0", NULL };
+
+    for (int i = 0; yes[i]; i++)
+        if (strcasecmp(value, yes[i]) == 0)
+            return 1;
+    for (int i = 0; no[i]; i++)
+        if (strcasecmp(value, no[i]) == 0)
+            return 0;
+    return -1;
+}
+
 /*
- * Set k to value in s.  Returns 0, or -1 with a message in err that names
- * the key, the value and what would be accepted.
+ * Set k to value in s.  String values are not copied: value must live as
+ * long as s (argv, or a string from settings_keep()).  value NULL is a
+ * flag given on the command line: it turns a SET_BOOL on and counts a
+ * SET_COUNT up.  Returns 0, or -1 with a message in err that names the
+ * key, the value and what would be accepted.
  */
 int
 settings_set(struct settings *s, const struct settings_key *k,
              const char *value, char *err, size_t errlen)
 {
-    char *base = (char *)s;
     long v;
+    int b;
 
+    if (value == NULL && k->type != SET_BOOL && k->type != SET_COUNT) {
+        snprintf(err, errlen, "%s: missing value", k->name);
+        return -1;
+    }
     switch (k->type) {
     case SET_STR:
         if (value[0] == '\0') {
             snprintf(err, errlen, "%s: empty value", k->name);
             return -1;
         }
-        *(const char **)(base + k->offset) = value;
+        *(const char **)((char *)s + k->offset) = value;
         return 0;
     case SET_LIST:
         if (value[0] == '\0') {
@@ -140,6 +250,21 @@ settings_set(struct settings *s, const struct settings_key *k,
         }
         s->bind[s->nbind++] = value;
         return 0;
+    case SET_BOOL:
+        if ((b = value ? parse_bool(value) : 1) < 0) {
+            snprintf(err, errlen, "%s: '%s' is not yes or no", k->name,
+                     value);
+            return -1;
+        }
+        put_number(s, k, b);
+        return 0;
+    case SET_COUNT:
+        if (value == NULL) {
+            v = get_number(s, k);
+            put_number(s, k, v < k->max ? v + 1 : v);
+            return 0;
+        }
+        /* FALLTHROUGH */
     case SET_INT:
     case SET_SIZE:
         if (parse_number(k, value, &v) < 0 || v < k->min || v > k->max) {
@@ -150,13 +275,79 @@ settings_set(struct settings *s, const struct settings_key *k,
                      k->min, k->max);
             return -1;
         }
-        if (k->offset == OFF(port) || k->offset == OFF(workers))
-            *(int *)(base + k->offset) = (int)v;
-        else
-            *(long *)(base + k->offset) = v;
+        put_number(s, k, v);
         return 0;
     }
     return -1;
+}
+
+/* Put k back to its default (a list becomes empty). */
+void
+settings_reset(struct settings *s, const struct settings_key *k)
+{
+    struct settings d;
+
+    settings_defaults(&d);
+    if (k->type == SET_LIST)
+        s->nbind = 0;
+    else if (k->type == SET_STR)
+        *(const char **)((char *)s + k->offset) = get_string(&d, k);
+    else
+        put_number(s, k, get_number(&d, k));
+}
+
+/* 1 if k has the same value in a and b, else 0. */
+int
+settings_equal(const struct settings *a, const struct settings *b,
+               const struct settings_key *k)
+{
+    const char *x, *y;
+
+    switch (k->type) {
+    case SET_LIST:
+        if (a->nbind != b->nbind)
+            return 0;
+        for (int i = 0; i < a->nbind; i++)
+            if (strcmp(a->bind[i], b->bind[i]) != 0)
+                return 0;
+        return 1;
+    case SET_STR:
+        x = get_string(a, k);
+        y = get_string(b, k);
+        return x == y || (x && y && strcmp(x, y) == 0);
+    default:
+        return get_number(a, k) == get_number(b, k);
+    }
+}
+
+/*
+ * Write k's value in s as the config file would spell it (a list: its
+ * items separated by spaces; an unset string: "").  Returns what
+ * snprintf() returns.
+ */
+int
+settings_format(const struct settings *s, const struct settings_key *k,
+                char *out, size_t len)
+{
+    const char *str;
+    size_t n = 0;
+
+    switch (k->type) {
+    case SET_LIST:
+        if (len > 0)
+            out[0] = '\0';
+        for (int i = 0; i < s->nbind && n < len; i++)
+            n += (size_t)snprintf(out + n, len - n, "%s%s", i ? " " : "",
+                                  s->bind[i]);
+        return (int)n;
+    case SET_STR:
+        str = get_string(s, k);
+        return snprintf(out, len, "%s", str ? str : "");
+    case SET_BOOL:
+        return snprintf(out, len, "%s", get_number(s, k) ? "yes" : "no");
+    default:
+        return snprintf(out, len, "%ld", get_number(s, k));
+    }
 }
 
 /*

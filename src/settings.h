@@ -1,7 +1,8 @@
 /*
  * settings.h: chatd's settings, their defaults, and parsing of option
- * values.  The struct is filled by the main thread before any other thread
- * starts and is read-only while they run.
+ * values: the one table of keys shared by the command line (chatd.c) and
+ * the config file (conffile.c).  A struct settings belongs to the main
+ * thread; workers see only the struct worker_conf built from it.
  */
 #ifndef CHATD_SETTINGS_H
 #define CHATD_SETTINGS_H
@@ -12,6 +13,9 @@
 #define CHATD_BIND_MAX       16
 #define CHATD_MOTD_MAX       8192       /* bytes of MOTD file read */
 #define CHATD_WORKERS_MAX    256
+#define CHATD_VERBOSE_MAX    2
+
+struct settings_buf;
 
 struct settings {
     int         port;
@@ -25,11 +29,22 @@ struct settings {
     long        burst;
     long        history;
     const char *motd_file;
+    const char *user;           /* drop privileges to this user */
+    const char *pidfile;
+    int         daemon;         /* detach; log to syslog */
+    int         syslog;         /* log to syslog */
     int         verbose;
+    struct settings_buf *bufs;  /* strings the values point into */
 };
 
-/* A setting the command line (and the config file) can name. */
-enum settings_type { SET_INT, SET_SIZE, SET_STR, SET_LIST };
+/*
+ * A setting the command line and the config file can name.  SET_BOOL and
+ * SET_COUNT are flags on the command line (no argument; a SET_COUNT flag
+ * counts its repeats, like -vv) and take a value in the config file.
+ */
+enum settings_type {
+    SET_INT, SET_SIZE, SET_STR, SET_LIST, SET_BOOL, SET_COUNT
+};
 
 struct settings_key {
     const char         *name;       /* long option and config key */
@@ -37,16 +52,24 @@ struct settings_key {
     enum settings_type  type;
     long                min, max;
     size_t              offset;     /* into struct settings */
-    const char         *arg;        /* for --help */
+    int                 live;       /* SIGHUP applies it without restart */
+    const char         *arg;        /* for --help; NULL for a flag */
     const char         *help;
 };
 
 extern const struct settings_key settings_keys[];
 
 void settings_defaults(struct settings *s);
+void settings_free(struct settings *s);
+char *settings_keep(struct settings *s, const char *text, size_t len);
 const struct settings_key *settings_find(const char *name);
 int  settings_set(struct settings *s, const struct settings_key *k,
                   const char *value, char *err, size_t errlen);
+void settings_reset(struct settings *s, const struct settings_key *k);
+int  settings_equal(const struct settings *a, const struct settings *b,
+                    const struct settings_key *k);
+int  settings_format(const struct settings *s, const struct settings_key *k,
+                     char *out, size_t len);
 int  settings_check(struct settings *s, char *err, size_t errlen);
 int  settings_parse_size(const char *value, long *out);
 

@@ -89,6 +89,23 @@ worker_start(struct worker *w, int index, const struct worker_conf *conf)
     }
 }
 
+/*
+ * Drop one reference to c; the last one frees it (and its MOTD).  Any
+ * thread.  c was allocated by the main thread with refs set to the number
+ * of workers it was given to.
+ */
+void
+worker_conf_release(const struct worker_conf *c)
+{
+    struct worker_conf *mc = (struct worker_conf *)c;
+
+    if (c != NULL &&
+        atomic_fetch_sub_explicit(&mc->refs, 1, memory_order_acq_rel) == 1) {
+        free((char *)mc->motd);
+        free(mc);
+    }
+}
+
 /* Wait for the thread to end (after hub_shutdown()) and free w. */
 void
 worker_join(struct worker *w)
@@ -542,6 +559,10 @@ drain_mailbox(struct worker *w)
             break;
         case MBOX_STOP:
             start_stopping(w);
+            break;
+        case MBOX_CONF:
+            worker_conf_release(w->conf);
+            w->conf = e->conf;
             break;
         }
     }

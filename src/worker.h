@@ -18,8 +18,13 @@
 struct client;
 struct msg;
 
-/* Settings the workers read; read-only while they run. */
+/*
+ * Settings the workers read; read-only once published.  On SIGHUP the main
+ * thread publishes a new one (hub_post_conf()); each worker switches to it
+ * and drops its reference to the old one, and the last reference frees it.
+ */
 struct worker_conf {
+    atomic_int  refs;           /* one per worker using it */
     long        max_line;
     long        sendq;
     long        rate;
@@ -66,6 +71,7 @@ struct worker {
 };
 
 void worker_start(struct worker *w, int index, const struct worker_conf *c);
+void worker_conf_release(const struct worker_conf *c);
 void worker_join(struct worker *w);
 void worker_handoff(struct worker *w, int fd);
 

@@ -597,10 +597,13 @@ START_TEST(test_slow_reader_cut_others_unharmed)
     hconn_line(r[0], line, sizeof(line), T);
     ck_assert_ptr_nonnull(strstr(line, "reader0"));
     ck_assert_ptr_null(strstr(line, "sloth"));
-    /* Memory stays bounded: nowhere near the 4 MB times the clients. */
+    /* Memory stays bounded: nowhere near 12 MB times the clients.  (Not
+     * under ASan, whose allocator keeps freed memory in quarantine.) */
     long rss_after = hserver_rss_kb(&srv);
-    ck_assert_msg(rss_after - rss_before < 8 * 1024,
-                  "RSS grew from %ld to %ld KiB", rss_before, rss_after);
+    if (getenv("CHATD_SANITIZED") == NULL)
+        ck_assert_msg(rss_after - rss_before < 8 * 1024,
+                      "RSS grew from %ld to %ld KiB", rss_before,
+                      rss_after);
     for (int i = 0; i < SLOW_READERS; i++)
         hconn_close(r[i]);
     hconn_close(slow);
