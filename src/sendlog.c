@@ -27,19 +27,6 @@ sendlog_free(struct sendlog *log)
     memset(log, 0, sizeof(*log));
 }
 
-struct sendlog_entry *
-sendlog_at(struct sendlog *log, uint64_t i)
-{
-    return &log->ring[i & (log->cap - 1)];
-}
-
-/* Broadcast bytes logged before entry i (i may be head). */
-uint64_t
-sendlog_bcum_at(struct sendlog *log, uint64_t i)
-{
-    return i < log->head ? sendlog_at(log, i)->bcum : log->bcum;
-}
-
 static void
 grow(struct sendlog *log)
 {

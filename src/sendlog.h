@@ -36,8 +36,20 @@ void sendlog_init(struct sendlog *log);
 void sendlog_free(struct sendlog *log);
 void sendlog_append(struct sendlog *log, struct msg *m, uint64_t seq,
                     uint64_t from, uint64_t to, uint32_t pending);
-struct sendlog_entry *sendlog_at(struct sendlog *log, uint64_t i);
-uint64_t sendlog_bcum_at(struct sendlog *log, uint64_t i);
 size_t sendlog_trim(struct sendlog *log);
+
+/* Entry i (tail <= i < head).  Inline: on every recipient's hot path. */
+static inline struct sendlog_entry *
+sendlog_at(struct sendlog *log, uint64_t i)
+{
+    return &log->ring[i & (log->cap - 1)];
+}
+
+/* Broadcast bytes logged before entry i (i may be head). */
+static inline uint64_t
+sendlog_bcum_at(struct sendlog *log, uint64_t i)
+{
+    return i < log->head ? sendlog_at(log, i)->bcum : log->bcum;
+}
 
 #endif
