@@ -206,9 +206,9 @@ chat_closed_message(struct chat *ch, int rc)
         warnx("connection closed by the server");
 }
 
-/* Print s (may be NULL) on stdout and free it. */
-static void
-put(char *s)
+/* Print s (may be NULL) on stdout and free it.  Main thread. */
+void
+chat_put(char *s)
 {
     if (s != NULL) {
         fputs(s, stdout);
@@ -273,7 +273,7 @@ chat_finish(struct chat *ch)
         if (rc > 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
             char *text;
             rc = chat_receive(ch, &text);
-            put(text);
+            chat_put(text);
             if (rc <= 0)
                 return CHAT_EXIT_OK;    /* the close we asked for */
             idle_end = now + CHAT_QUIT_IDLE_MS;

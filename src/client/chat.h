@@ -36,6 +36,7 @@ int   chat_signal_take(struct chat *ch);
 int   chat_signal_status(int sig);
 int   chat_finish(struct chat *ch);
 void  chat_closed_message(struct chat *ch, int rc);
+void  chat_put(char *s);
 
 int   tty_run(struct chat *ch);
 int   pipe_run(struct chat *ch);

@@ -20,16 +20,6 @@
 
 #define PIPE_HIGH_WATER 65536   /* stop reading stdin past this queue */
 
-/* Print s (may be NULL) on stdout and free it. */
-static void
-put(char *s)
-{
-    if (s != NULL) {
-        fputs(s, stdout);
-        fflush(stdout);
-        free(s);
-    }
-}
 
 /*
  * Queue the complete lines read from stdin; no local echo (the output is
@@ -96,7 +86,7 @@ server_ready(struct chat *ch, const struct pollfd *p)
     if (!(p->revents & (POLLIN | POLLHUP | POLLERR)))
         return -1;
     rc = chat_receive(ch, &text);
-    put(text);
+    chat_put(text);
     if (rc > 0)
         return -1;
     chat_closed_message(ch, rc);
