@@ -33,6 +33,8 @@ h_now_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+void (*hserver_pre_exec)(void);
+
 const char *
 hserver_chatd(void)
 {
@@ -121,6 +123,8 @@ hserver_start_argv(struct hserver *s, const char *const *argv)
         return -1;
     if (s->pid == 0) {
         dup2(pipefd[1], STDERR_FILENO);
+        if (hserver_pre_exec != NULL)
+            hserver_pre_exec();
         execv(argv2[0], (char *const *)argv2);
         fprintf(stderr, "exec %s: %s\n", argv2[0], strerror(errno));
         _exit(127);
