@@ -8,9 +8,10 @@
  *
  * One loop iteration: wait for events; read and run clients' lines (their
  * public lines collect in the outbox); serve throttled clients whose
- * tokens are due; take new sockets; publish the outbox through the hub and
- * drain the mailbox into the sendlog; write to the clients with something
- * new, in one writev() each; close the clients marked for it; trim the log.
+ * tokens are due; publish the outbox through the hub and drain the
+ * mailbox into the sendlog; take new sockets (after the mailbox: they
+ * share its eventfd); write to the clients with something new, in one
+ * writev() each; close the clients marked for it; trim the log.
  */
 #include "config.h"
 
@@ -608,6 +609,10 @@ settle(struct worker *w)
     do {
         hub_publish(&w->outbox, w->index);
         drain_mailbox(w);
+        /* Only now: drain_mailbox() cleared the eventfd that
+         * worker_handoff() also writes, so a socket handed over after
+         * this point wakes us again, and none before it waits unseen. */
+        accept_clients(w, worker_now_ms());
         flush_clients(w);
         while (w->closeq != NULL) {
             struct client *c = w->closeq;
@@ -674,7 +679,6 @@ worker_main(void *arg)
             if (events[i].data.ptr != NULL)
                 handle_event(w, &events[i], now);
         timeout = serve_throttled(w, now);
-        accept_clients(w, now);
         settle(w);
         if (w->stopping) {
             if (stop_done(w, now))
