@@ -233,10 +233,21 @@ server_alive(void)
 static void
 start(const char *const *args)
 {
+    struct hconn *c;
+    int with;
+
     ck_assert_msg(hserver_start(&srv, args) == 0, "chatd did not start");
+    /* The acceptor opens its epoll descriptor after "ready" is logged:
+     * count once one client has been served and has left. */
+    ck_assert_ptr_nonnull(c = hconn_join(srv.port, NULL, 0));
+    with = hserver_nfds(&srv);
+    hconn_close(c);
+    for (long end = h_now_ms() + 2000; h_now_ms() < end; usleep(10000))
+        if (hserver_nfds(&srv) < with)
+            break;
     base_fds = hserver_nfds(&srv);
     base_rss = hserver_rss_kb(&srv);
-    ck_assert_int_gt(base_fds, 0);
+    ck_assert_int_eq(base_fds, with - 1);
 }
 
 /*

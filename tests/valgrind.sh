@@ -16,15 +16,18 @@
 set -u
 build=$(cd "${1:-.}" && pwd)
 chatd="$build/src/chatd"
-cases=${VALGRIND_CASES:-"NoNewline1M Slowloris NonReader HalfClose Rst NickRace FdLimit Emfile"}
+cases=${VALGRIND_CASES:-"NoNewline1M Slowloris NonReader HalfClose Rst
+    NickRace FdLimit Emfile"}
 
 if ! command -v valgrind >/dev/null 2>&1; then
-    echo "valgrind.sh: valgrind not found (Debian: apt-get install valgrind)" >&2
+    echo "valgrind.sh: valgrind not found (apt-get install valgrind)" >&2
     [ "${VALGRIND_REQUIRED:-0}" = 1 ] && exit 1
     exit 77
 fi
 for f in "$chatd" "$build/tests/check_hostile"; do
-    [ -x "$f" ] || { echo "valgrind.sh: $f not built (make check)" >&2; exit 1; }
+    [ -x "$f" ] && continue
+    echo "valgrind.sh: $f not built (make check)" >&2
+    exit 1
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/chatd-vg.XXXXXX") || exit 1

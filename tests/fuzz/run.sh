@@ -81,7 +81,7 @@ for n in $names; do
     echo "fuzz: running $n for ${secs}s"
     (
         cd "$tmp/crash-$n" &&
-        ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=0 \
+        ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         "$tmp/$n" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
             -max_len=8192 -print_final_stats=1 -error_exitcode=1 \
@@ -96,7 +96,8 @@ for pn in $pids; do
     n=${pn#*:}
     wait "$pid"
     st=$?
-    if [ $st -ne 0 ] || grep -Eq 'ERROR: (Address|Leak|libFuzzer|Undefined)|runtime error:' "$tmp/$n.log"; then
+    bad='ERROR: (Address|Leak|libFuzzer|Undefined)|runtime error:'
+    if [ $st -ne 0 ] || grep -Eq "$bad" "$tmp/$n.log"; then
         echo "fuzz: $n FAILED (exit $st); log:" >&2
         tail -n 60 "$tmp/$n.log" >&2
         for a in "$tmp/crash-$n"/crash-* "$tmp/crash-$n"/leak-* \
