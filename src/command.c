@@ -19,6 +19,10 @@
 #include "worker.h"
 #include "xmalloc.h"
 
+/* Longest MOTD line sent: worker_notice() formats into 1 KiB and would
+ * cut a longer one anywhere, even inside a UTF-8 character. */
+#define COMMAND_MOTD_LINE_MAX 1000
+
 /*
  * Greet a client that has just joined: its nickname, how many are online
  * and the MOTD, one notice per line.  The caller sends the history next.
@@ -37,7 +41,7 @@ command_welcome(struct worker *w, struct client *c, size_t online)
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
         char *clean = xmalloc(len * 3 + 1);
-        proto_sanitize(p, len, clean);
+        proto_sanitize_max(p, len, clean, COMMAND_MOTD_LINE_MAX);
         worker_notice(w, c, "%s", clean);
         free(clean);
         p += len + (nl != NULL);
@@ -60,7 +64,7 @@ say(struct worker *w, struct client *c, enum proto_kind kind,
     char *clean = len * 3 + 1 <= sizeof(stackbuf) ? stackbuf
                                                   : xmalloc(len * 3 + 1);
 
-    if (proto_sanitize(text, len, clean) > 0)
+    if (proto_sanitize_max(text, len, clean, (size_t)w->conf->max_line) > 0)
         hub_outbox_broadcast(&w->outbox, msg_format(kind, c->nick, clean),
                              c->id, 1);
     if (clean != stackbuf)
@@ -111,7 +115,8 @@ privmsg(struct worker *w, struct client *c, const char *to,
         return;
     }
     clean = xmalloc(len * 3 + 1);
-    if (proto_sanitize(text, len, clean) > 0) {
+    if (proto_sanitize_max(text, len, clean,
+                           (size_t)w->conf->max_line) > 0) {
         hub_outbox_direct(&w->outbox,
                           msg_format(PROTO_PRIVATE, c->nick, clean), id,
                           worker);

@@ -56,11 +56,15 @@ utf8_valid_len(const unsigned char *s, size_t n)
 /*
  * Copy len bytes of in to out, fit to relay: C0 controls but TAB, DEL and
  * C1 controls (U+0080-U+009F) are removed and each byte that does not
- * start valid UTF-8 becomes U+FFFD.  out must hold 3 * len + 1 bytes.
- * Returns the output length; out is NUL-terminated.
+ * start valid UTF-8 becomes U+FFFD.  The output stops before the first
+ * character that would take it past max bytes, so it is never longer
+ * than the input limit even though U+FFFD takes three bytes for one (a
+ * line of invalid bytes would otherwise triple).  out must hold
+ * min(3 * len, max) + 1 bytes.  Returns the output length; out is
+ * NUL-terminated.
  */
 size_t
-proto_sanitize(const char *in, size_t len, char *out)
+proto_sanitize_max(const char *in, size_t len, char *out, size_t max)
 {
     const unsigned char *s = (const unsigned char *)in;
     size_t i = 0, o = 0;
@@ -68,24 +72,33 @@ proto_sanitize(const char *in, size_t len, char *out)
     while (i < len) {
         unsigned char c = s[i];
         size_t n = utf8_valid_len(s + i, len - i);
+        const unsigned char *from = s + i;
+        size_t outn = n;
 
         if (n == 0) {
-            memcpy(out + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            i++;
-            continue;
+            from = (const unsigned char *)"\xEF\xBF\xBD";
+            outn = 3;
+            n = 1;
+        } else if (n == 1 && ((c < 0x20 && c != '\t') || c == 0x7F)) {
+            outn = 0;
+        } else if (n == 2 && c == 0xC2 && s[i + 1] <= 0x9F) {
+            outn = 0;
         }
-        if (n == 1) {
-            if ((c >= 0x20 && c != 0x7F) || c == '\t')
-                out[o++] = (char)c;
-        } else if (!(n == 2 && c == 0xC2 && s[i + 1] <= 0x9F)) {
-            memcpy(out + o, s + i, n);
-            o += n;
-        }
+        if (outn > max - o)
+            break;
+        memcpy(out + o, from, outn);
+        o += outn;
         i += n;
     }
     out[o] = '\0';
     return o;
+}
+
+/* proto_sanitize_max() without a limit: out must hold 3 * len + 1. */
+size_t
+proto_sanitize(const char *in, size_t len, char *out)
+{
+    return proto_sanitize_max(in, len, out, (size_t)-1);
 }
 
 /* ------------------------------------------------------------------ */

@@ -41,6 +41,8 @@ enum proto_kind {
 };
 
 size_t proto_sanitize(const char *in, size_t len, char *out);
+size_t proto_sanitize_max(const char *in, size_t len, char *out,
+                          size_t max);
 int    proto_nick_valid(const char *nick, const char **why);
 int    proto_nick_equal(const char *a, const char *b);
 void   proto_nick_fold(const char *nick, char *out);

@@ -190,7 +190,8 @@ parse_number(const struct settings_key *k, const char *value, long *out)
     if (k->type == SET_SIZE)
         return settings_parse_size(value, out);
     errno = 0;
-    if (value[0] == '\0' || value[0] == ' ' || value[0] == '+')
+    /* strtol() would skip leading white space and take a '+'. */
+    if (value[0] != '-' && (value[0] < '0' || value[0] > '9'))
         return -1;
     *out = strtol(value, &end, 10);
     return (errno != 0 || *end != '\0') ? -1 : 0;

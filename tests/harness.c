@@ -32,6 +32,8 @@ h_now_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+void (*hserver_pre_exec)(void);
+
 const char *
 hserver_chatd(void)
 {
@@ -115,6 +117,8 @@ hserver_start_argv(struct hserver *s, const char *const *argv)
         return -1;
     if (s->pid == 0) {
         dup2(fd, STDERR_FILENO);
+        if (hserver_pre_exec != NULL)
+            hserver_pre_exec();
         execv(argv2[0], (char *const *)argv2);
         fprintf(stderr, "exec %s: %s\n", argv2[0], strerror(errno));
         _exit(127);

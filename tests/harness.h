@@ -26,6 +26,10 @@ struct hconn {
     size_t  len;                /* end of the data in buf */
 };
 
+/* If set, called in the child between fork() and exec() of chatd (to
+ * lower a limit, say); async-signal-safe calls only. */
+extern void (*hserver_pre_exec)(void);
+
 int   hserver_start(struct hserver *s, const char *const *args);
 int   hserver_start_argv(struct hserver *s, const char *const *argv);
 int   hserver_stop(struct hserver *s);

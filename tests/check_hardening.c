@@ -1,0 +1,122 @@
+/*
+ * check_hardening.c: regression tests for the bugs the fuzzers and the
+ * hostile-client tests of issue 7 found, one test each.  Pure modules
+ * only (proto, settings); the server-level ones are in check_hostile.c.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+#include "settings.h"
+
+/* Is s (n bytes) valid UTF-8 with no control characters but TAB? */
+static int
+clean_utf8(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+
+    for (size_t i = 0; i < n;) {
+        if (s[i] < 0x80) {
+            if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7F)
+                return 0;
+            i++;
+            continue;
+        }
+        size_t k = s[i] >= 0xF0 ? 4 : s[i] >= 0xE0 ? 3 : 2;
+        if (s[i] < 0xC2 || s[i] > 0xF4 || i + k > n)
+            return 0;
+        if (s[i] == 0xC2 && s[i + 1] <= 0x9F)
+            return 0;
+        for (size_t j = 1; j < k; j++)
+            if ((s[i + j] & 0xC0) != 0x80)
+                return 0;
+        i += k;
+    }
+    return 1;
+}
+
+/*
+ * Fuzzer find 1: a line of invalid bytes tripled in size when sanitized
+ * (each byte becomes U+FFFD, three bytes), so relayed lines reached
+ * 3 * max-line plus the prefix.  proto_sanitize_max() caps the output at
+ * whole characters.
+ */
+START_TEST(test_issue_7_sanitize_max)
+{
+    char in[100], out[3 * sizeof(in) + 1];
+    size_t n;
+
+    memset(in, 0xFF, sizeof(in));
+    n = proto_sanitize(in, sizeof(in), out);
+    ck_assert_uint_eq(n, 300);                  /* unlimited: tripled */
+    for (size_t max = 0; max <= 120; max++) {
+        n = proto_sanitize_max(in, sizeof(in), out, max);
+        ck_assert_uint_le(n, max);
+        ck_assert_uint_eq(n, max / 3 * 3);      /* whole U+FFFD only */
+        ck_assert_uint_eq(strlen(out), n);
+        ck_assert(clean_utf8(out, n));
+    }
+    /* Multi-byte characters are never cut either. */
+    const char *jp = "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E";   /* 3 x 3 */
+    ck_assert_uint_eq(proto_sanitize_max(jp, 9, out, 8), 6);
+    ck_assert_str_eq(out, "\xE6\x97\xA5\xE6\x9C\xAC");
+    /* Removed controls cost nothing. */
+    ck_assert_uint_eq(proto_sanitize_max("\x1b\x1b\x1b" "ab", 5, out, 2),
+                      2);
+    ck_assert_str_eq(out, "ab");
+    /* Valid text within the limit is unchanged. */
+    ck_assert_uint_eq(proto_sanitize_max("hello", 5, out, 5), 5);
+    ck_assert_str_eq(out, "hello");
+}
+END_TEST
+
+/*
+ * Fuzzer find 2: a whole-number setting took leading white space other
+ * than a space ("\f0", "\t5", "\n7"), because strtol() skips it.
+ */
+START_TEST(test_issue_7_number_whitespace)
+{
+    struct settings s;
+    char err[256];
+    const struct settings_key *k = settings_find("rate");
+    static const char *const bad[] = { "\f0", "\t5", "\n7", " 3", "+3",
+                                       "\v1", "\r2", "", "-", "5 " };
+
+    ck_assert_ptr_nonnull(k);
+    settings_defaults(&s);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(settings_set(&s, k, bad[i], err, sizeof(err)) < 0,
+                      "rate '%s' accepted", bad[i]);
+    ck_assert_int_eq(settings_set(&s, k, "7", err, sizeof(err)), 0);
+    ck_assert_int_eq(s.rate, 7);
+    k = settings_find("port");
+    ck_assert_int_lt(settings_set(&s, k, "-1", err, sizeof(err)), 0);
+}
+END_TEST
+
+static Suite *
+hardening_suite(void)
+{
+    Suite *s = suite_create("hardening");
+    TCase *tc = tcase_create("Regressions");
+
+    tcase_add_test(tc, test_issue_7_sanitize_max);
+    tcase_add_test(tc, test_issue_7_number_whitespace);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(hardening_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
