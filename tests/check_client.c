@@ -391,7 +391,7 @@ start_pair(struct pty *p, const char *home, const char *const *env)
 
     bob = hconn_join(server.port, NULL, 0);
     ck_assert_ptr_nonnull(bob);
-    hconn_nick(bob, "bob");
+    ck_assert_msg(hconn_nick(bob, "bob"), "bob could not take its nick");
     snprintf(port, sizeof(port), "%d", server.port);
     for (; args[n]; n++)
         argv[n] = args[n];

@@ -79,7 +79,7 @@ join_as(const char *nick)
 {
     struct hconn *c = join(NULL);
 
-    hconn_nick(c, nick);
+    ck_assert_msg(hconn_nick(c, nick), "could not take nick %s", nick);
     return c;
 }
 
@@ -639,7 +639,7 @@ START_TEST(test_many_clients_broadcast)
     }
     for (int i = 0; i < n; i++)
         expect(c[i], "*** welcome to chatd, ");
-    hconn_nick(c[0], "announcer");
+    ck_assert(hconn_nick(c[0], "announcer"));
     hconn_send(c[0], "hello, %d of you\n", n - 1);
     for (int i = 1; i < n; i++)
         expect(c[i], "<announcer> hello");

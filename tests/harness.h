@@ -52,7 +52,7 @@ int   hconn_expect(struct hconn *c, const char *needle, char *out,
                    size_t cap, int ms);
 int   hconn_silent(struct hconn *c, int ms);
 int   hconn_closed(struct hconn *c, int ms);
-void  hconn_nick(struct hconn *c, const char *nick);
+int   hconn_nick(struct hconn *c, const char *nick);
 int   hconn_rcvbuf(struct hconn *c, int bytes);
 
 long  h_now_ms(void);
