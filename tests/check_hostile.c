@@ -43,11 +43,11 @@ static struct hserver srv;
 static int base_fds;
 static long base_rss;
 
-/* RSS is meaningless under a sanitizer or valgrind (HOSTILE_NO_RSS). */
+/* RSS is meaningless under a sanitizer or valgrind (CHATD_NO_RSS). */
 static int
 rss_checked(void)
 {
-    return !SANITIZED && getenv("HOSTILE_NO_RSS") == NULL;
+    return !SANITIZED && getenv("CHATD_NO_RSS") == NULL;
 }
 
 /* ------------------------------------------------------------------ */

@@ -42,7 +42,7 @@ chmod +x "$tmp/chatd"
 rc=0
 run() {
     echo "valgrind.sh: $*"
-    if ! env CHATD="$tmp/chatd" HOSTILE_NO_RSS=1 CK_DEFAULT_TIMEOUT=300 \
+    if ! env CHATD="$tmp/chatd" CHATD_NO_RSS=1 CK_DEFAULT_TIMEOUT=300 \
             "$@" >"$tmp/out" 2>&1; then
         cat "$tmp/out" >&2
         rc=1
