@@ -8,8 +8,8 @@
  *
  * One loop iteration: wait for events; read and run clients' lines (their
  * public lines collect in the outbox); serve throttled clients whose
- * tokens are due; take new sockets; publish the outbox through the hub and
- * drain the mailbox into the sendlog; write to the clients with something
+ * tokens are due; publish the outbox through the hub and drain the mailbox
+ * into the sendlog; take new sockets; write to the clients with something
  * new, in one writev() each; close the clients marked for it; trim the log.
  */
 #include "config.h"
@@ -629,6 +629,9 @@ settle(struct worker *w)
     do {
         hub_publish(&w->outbox, w->index);
         drain_mailbox(w);
+        /* After the mailbox: a new client is served under the
+         * configuration (MBOX_CONF) posted before it was accepted. */
+        accept_clients(w, worker_now_ms());
         flush_clients(w);
         while (w->closeq != NULL) {
             struct client *c = w->closeq;
@@ -698,7 +701,6 @@ worker_main(void *arg)
                 mbox_clear(w->mb);  /* before the queue and mailbox */
         }
         timeout = serve_throttled(w, now);
-        accept_clients(w, now);
         settle(w);
         if (w->stopping) {
             if (stop_done(w, now))
