@@ -16,7 +16,8 @@ struct msg;
 enum mbox_kind {
     MBOX_BROADCAST,     /* msg to every client but `from`, seq >= join */
     MBOX_DIRECT,        /* msg to client `to` only */
-    MBOX_STOP           /* shut down: flush and close every client */
+    MBOX_STOP,          /* shut down: flush and close every client */
+    MBOX_CLAIM          /* cluster: answer to client `to`'s nick claim */
 };
 
 struct mbox_entry {
@@ -27,6 +28,10 @@ struct mbox_entry {
     uint64_t       to;          /* recipient of a direct message */
     int            worker;      /* recipient's worker (direct; hub use) */
     int            history;     /* broadcast: keep in the history ring */
+    int            result;      /* claim: a CLUSTER_CLAIM_* code; msg
+                                   holds the nickname, NUL included */
+    struct msg    *wire;        /* outbox only: what to relay to the
+                                   cluster, or NULL (one reference) */
 };
 
 struct mbox_vec {
