@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "hub.h"
 #include "listener.h"
 #include "log.h"
@@ -193,6 +194,7 @@ static void
 log_stats(struct worker *workers, int n, int64_t start_ms)
 {
     unsigned long conn = 0, in = 0, out = 0, bin = 0, bout = 0, slow = 0;
+    char cluster[512];
 
     for (int i = 0; i < n; i++) {
         struct worker_stats *st = &workers[i].stats;
@@ -203,11 +205,12 @@ log_stats(struct worker *workers, int n, int64_t start_ms)
         bout += atomic_load(&st->bytes_out);
         slow += atomic_load(&st->slow);
     }
+    cluster_stats(cluster, sizeof(cluster));
     log_info("stats: clients=%zu connections=%lu messages_in=%lu "
              "messages_out=%lu bytes_in=%lu bytes_out=%lu "
-             "slow_disconnects=%lu uptime=%llds", hub_count(), conn, in,
+             "slow_disconnects=%lu uptime=%llds %s", hub_count(), conn, in,
              out, bin, bout, slow,
-             (long long)(worker_now_ms() - start_ms) / 1000);
+             (long long)(worker_now_ms() - start_ms) / 1000, cluster);
 }
 
 /* Handle signals until told to stop. */
@@ -241,6 +244,8 @@ main(int argc, char **argv)
     struct settings s;
     struct worker_conf conf;
     struct worker *workers;
+    struct cluster_conf cc;
+    char err[256];
     sigset_t set;
 
     if (argv[0] && strrchr(argv[0], '/'))
@@ -249,6 +254,11 @@ main(int argc, char **argv)
         progname = argv[0];
     settings_defaults(&s);
     parse_args(argc, argv, &s);
+    cc = (struct cluster_conf){ .url = s.cluster_url, .node = s.node_name,
+                                .channel = s.cluster_channel,
+                                .timeout = s.cluster_timeout };
+    if (s.cluster_url && cluster_check_conf(&cc, err, sizeof(err)) < 0)
+        bad_usage("%s", err);
     log_init(0, s.verbose, progname);
 
     signal(SIGPIPE, SIG_IGN);
@@ -267,6 +277,10 @@ main(int argc, char **argv)
         exit(1);
 
     hub_init(s.workers, s.max_clients, s.history);
+    if (s.cluster_url) {
+        cc.port = s.port;
+        cluster_start(&cc);
+    }
     workers = xcalloc((size_t)s.workers, sizeof(*workers));
     for (int i = 0; i < s.workers; i++)
         worker_start(&workers[i], i, &conf);
@@ -277,6 +291,7 @@ main(int argc, char **argv)
     signal_loop(&set, workers, s.workers);
 
     listener_stop();
+    cluster_stop();
     hub_shutdown();
     for (int i = 0; i < s.workers; i++)
         worker_join(&workers[i]);

@@ -38,6 +38,14 @@ const struct settings_key settings_keys[] = {
       "public messages replayed to a new client (default 0)" },
     { "motd", 0, SET_STR, 0, 0, OFF(motd_file), "FILE",
       "message of the day shown on connect" },
+    { "cluster", 0, SET_STR, 0, 0, OFF(cluster_url), "URL",
+      "join the cluster at redis://HOST:PORT (default: off)" },
+    { "node-name", 0, SET_STR, 0, 0, OFF(node_name), "NAME",
+      "this node's name in the cluster (default: HOSTNAME:PORT)" },
+    { "cluster-channel", 0, SET_STR, 0, 0, OFF(cluster_channel), "NAME",
+      "Redis channel (and key prefix) of the chat (default chatd)" },
+    { "cluster-timeout", 0, SET_INT, 2, 300, OFF(cluster_timeout), "SECS",
+      "a node silent this long is gone, its users leave (default 20)" },
     { NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -56,6 +64,8 @@ settings_defaults(struct settings *s)
     s->rate = 20;
     s->burst = 40;
     s->history = 0;
+    s->cluster_channel = "chatd";
+    s->cluster_timeout = 20;
 }
 
 const struct settings_key *

@@ -25,6 +25,10 @@ struct settings {
     long        burst;
     long        history;
     const char *motd_file;
+    const char *cluster_url;        /* NULL: no cluster */
+    const char *node_name;          /* NULL: HOSTNAME:PORT */
+    const char *cluster_channel;
+    long        cluster_timeout;    /* seconds */
     int         verbose;
 };
 
