@@ -813,8 +813,13 @@ main(void)
     if (failed > 0)
         return EXIT_FAILURE;
     if (!with_redis) {
-        fprintf(stderr, "check_cluster: redis-server not found: cluster "
-                "tests skipped\n");
+        fprintf(stderr, "check_cluster: %s: cluster tests skipped\n",
+#ifdef HAVE_CLUSTER
+                "redis-server not found"
+#else
+                "chatd built --without-cluster"
+#endif
+                );
         return 77;
     }
     return EXIT_SUCCESS;
