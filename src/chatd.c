@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "conffile.h"
 #include "daemon.h"
 #include "hub.h"
@@ -397,6 +398,7 @@ static void
 log_stats(struct worker *workers, int n, int64_t start_ms)
 {
     unsigned long conn = 0, in = 0, out = 0, bin = 0, bout = 0, slow = 0;
+    char cluster[512];
 
     for (int i = 0; i < n; i++) {
         struct worker_stats *st = &workers[i].stats;
@@ -407,11 +409,12 @@ log_stats(struct worker *workers, int n, int64_t start_ms)
         bout += atomic_load(&st->bytes_out);
         slow += atomic_load(&st->slow);
     }
+    cluster_stats(cluster, sizeof(cluster));
     log_info("stats: clients=%zu connections=%lu messages_in=%lu "
              "messages_out=%lu bytes_in=%lu bytes_out=%lu "
-             "slow_disconnects=%lu uptime=%llds", hub_count(), conn, in,
+             "slow_disconnects=%lu uptime=%llds %s", hub_count(), conn, in,
              out, bin, bout, slow,
-             (long long)(worker_now_ms() - start_ms) / 1000);
+             (long long)(worker_now_ms() - start_ms) / 1000, cluster);
 }
 
 /* Handle signals until told to stop. */
@@ -483,6 +486,7 @@ main(int argc, char **argv)
     struct settings s;
     struct worker_conf *conf;
     struct worker *workers;
+    struct cluster_conf cc;
     sigset_t set;
     char err[1024];
     int port;
@@ -506,6 +510,13 @@ main(int argc, char **argv)
     }
     if (load_settings(&s, err, sizeof(err)) < 0 ||
         (conf = make_conf(&s, s.workers, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "%s: %s\n", cmd.progname, err);
+        exit(2);
+    }
+    cc = (struct cluster_conf){ .url = s.cluster_url, .node = s.node_name,
+                                .channel = s.cluster_channel,
+                                .timeout = s.cluster_timeout };
+    if (s.cluster_url && cluster_check_conf(&cc, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s: %s\n", cmd.progname, err);
         exit(2);
     }
@@ -539,6 +550,10 @@ main(int argc, char **argv)
     }
 
     hub_init(s.workers, s.max_clients, s.history);
+    if (s.cluster_url) {
+        cc.port = s.port;
+        cluster_start(&cc);
+    }
     workers = xcalloc((size_t)s.workers, sizeof(*workers));
     for (int i = 0; i < s.workers; i++)
         worker_start(&workers[i], i, conf);
@@ -557,6 +572,7 @@ main(int argc, char **argv)
 
     daemon_notify("STOPPING=1");
     listener_stop();
+    cluster_stop();
     hub_shutdown();
     for (int i = 0; i < s.workers; i++) {
         worker_join(&workers[i]);

@@ -41,6 +41,8 @@ struct client {
     unsigned          blocked:1;    /* socket full: waits for EPOLLOUT */
     unsigned          throttled:1;  /* out of tokens */
     unsigned          dirty:1;      /* on the worker's flush list */
+    unsigned          claiming:1;   /* waits for the cluster's answer to
+                                       /nick; reads nothing meanwhile */
     const char       *closing;      /* reason, once marked for close */
     char              reason[96];   /* storage for a built reason */
 

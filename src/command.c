@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "cluster.h"
 #include "command.h"
 #include "hub.h"
 #include "log.h"
@@ -30,9 +31,15 @@
 void
 command_welcome(struct worker *w, struct client *c, size_t online)
 {
+    if (cluster_enabled())
+        online += cluster_remote_count();
     worker_notice(w, c, "welcome to chatd, %s! %zu user%s online; "
                   "/help lists the commands", c->nick, online,
                   online == 1 ? "" : "s");
+    if (cluster_enabled() && !cluster_link_up()) {
+        worker_notice(w, c, "%s", CLUSTER_DOWN_TEXT);
+        cluster_told_down();
+    }
     if (w->conf->motd == NULL)
         return;
 
@@ -65,23 +72,24 @@ say(struct worker *w, struct client *c, enum proto_kind kind,
                                                   : xmalloc(len * 3 + 1);
 
     if (proto_sanitize_max(text, len, clean, (size_t)w->conf->max_line) > 0)
-        hub_outbox_broadcast(&w->outbox, msg_format(kind, c->nick, clean),
-                             c->id, 1);
+        hub_outbox_relay(&w->outbox, msg_format(kind, c->nick, clean),
+                         c->id, 1,
+                         hub_wire("%c %llu %s %s",
+                                  kind == PROTO_ACTION ? 'A' : 'P',
+                                  (unsigned long long)c->id, c->nick,
+                                  clean));
     if (clean != stackbuf)
         free(clean);
 }
 
+/* Rename c to name (valid, and this node's in a cluster). */
 static void
-nick(struct worker *w, struct client *c, const char *name)
+rename_client(struct worker *w, struct client *c, const char *name)
 {
     const char *why;
     char old[PROTO_NICK_MAX + 1];
     int rc;
 
-    if (!proto_nick_valid(name, &why)) {
-        worker_error(w, c, "%s", why);
-        return;
-    }
     rc = hub_nick(c->user, name, old, &w->outbox, &why);
     if (rc < 0) {
         worker_error(w, c, "%s: %s", why, name);
@@ -95,6 +103,80 @@ nick(struct worker *w, struct client *c, const char *name)
     worker_notice(w, c, "you are now known as %s", c->nick);
     log_debug("client %llu (%s): %s is now %s",
               (unsigned long long)c->id, c->addr, old, c->nick);
+    if (!proto_nick_equal(old, name))
+        cluster_release(old);
+}
+
+/*
+ * /nick.  In a cluster the name must first be this node's: the cluster
+ * thread is asked (cluster_claim()) and c reads nothing more until the
+ * answer comes back through the mailbox (command_claimed()).  While the
+ * link is down, names cannot change.
+ */
+static void
+nick(struct worker *w, struct client *c, const char *name)
+{
+    char real[PROTO_NICK_MAX + 1], node[CLWIRE_NAME_MAX + 1];
+    const char *why;
+    uint64_t id;
+    int worker;
+
+    if (!proto_nick_valid(name, &why)) {
+        worker_error(w, c, "%s", why);
+        return;
+    }
+    if (!cluster_enabled() || strcmp(name, c->nick) == 0) {
+        rename_client(w, c, name);
+        return;
+    }
+    if (clwire_guest_name(name)) {
+        worker_error(w, c, "names starting with guest and a digit are "
+                     "for guests: %s", name);
+        return;
+    }
+    if ((hub_lookup(name, &id, &worker, real) == 0 && id != c->id) ||
+        cluster_lookup(name, real, node, sizeof(node)) == 0) {
+        worker_error(w, c, "nickname is already in use: %s", name);
+        return;
+    }
+    if (cluster_claim(name, c->id, w->index) < 0) {
+        worker_error(w, c, "cluster link down: nicknames cannot change "
+                     "until it is back, try again later");
+        return;
+    }
+    c->claiming = 1;
+}
+
+/*
+ * The cluster's answer to c's claim of name (c is NULL if it has gone
+ * meanwhile).  Owner worker; the caller lets c read again.
+ */
+void
+command_claimed(struct worker *w, struct client *c, const char *name,
+                int result)
+{
+    uint64_t id;
+    int worker;
+    char real[PROTO_NICK_MAX + 1];
+
+    if (c == NULL || c->closing) {
+        if (result == CLUSTER_CLAIM_OK &&
+            hub_lookup(name, &id, &worker, real) < 0)
+            cluster_release(name);
+        return;
+    }
+    switch (result) {
+    case CLUSTER_CLAIM_OK:
+        rename_client(w, c, name);
+        break;
+    case CLUSTER_CLAIM_TAKEN:
+        worker_error(w, c, "nickname is already in use: %s", name);
+        break;
+    default:
+        worker_error(w, c, "cluster link down: nicknames cannot change "
+                     "until it is back, try again later");
+        break;
+    }
 }
 
 static void
@@ -107,8 +189,12 @@ privmsg(struct worker *w, struct client *c, const char *to,
     size_t len = strlen(text);
     char *clean;
 
-    if (!proto_nick_valid(to, NULL) || hub_lookup(to, &id, &worker,
-                                                  real) < 0) {
+    char node[CLWIRE_NAME_MAX + 1];
+    int remote = 0;
+
+    if (!proto_nick_valid(to, NULL) ||
+        (hub_lookup(to, &id, &worker, real) < 0 &&
+         !(remote = cluster_lookup(to, real, node, sizeof(node)) == 0))) {
         char safe[PROTO_NICK_MAX * 3 + 1];
         proto_sanitize(to, strnlen(to, PROTO_NICK_MAX), safe);
         worker_error(w, c, "no such nickname: %s", safe);
@@ -117,10 +203,15 @@ privmsg(struct worker *w, struct client *c, const char *to,
     clean = xmalloc(len * 3 + 1);
     if (proto_sanitize_max(text, len, clean,
                            (size_t)w->conf->max_line) > 0) {
-        hub_outbox_direct(&w->outbox,
-                          msg_format(PROTO_PRIVATE, c->nick, clean), id,
-                          worker);
-        worker_reply(w, c, msg_format(PROTO_SENT, real, clean));
+        if (!remote)
+            hub_outbox_direct(&w->outbox,
+                              msg_format(PROTO_PRIVATE, c->nick, clean), id,
+                              worker);
+        if (remote && cluster_private(c->nick, real, node, clean) < 0)
+            worker_error(w, c, "cluster link down: cannot reach %s on "
+                         "server %s", real, node);
+        else
+            worker_reply(w, c, msg_format(PROTO_SENT, real, clean));
     }
     free(clean);
 }
@@ -189,7 +280,12 @@ command_line(struct worker *w, struct client *c, char *line, size_t len)
         break;
     case PROTO_WHO: {
         void *arg[2] = { w, c };
-        hub_who(who_line, arg);
+        if (!cluster_enabled()) {
+            hub_who(who_line, arg);
+            break;
+        }
+        hub_who_total(who_line, arg, cluster_remote_count());
+        cluster_who(who_line, arg);
         break;
     }
     case PROTO_HELP:

@@ -14,5 +14,7 @@ void command_welcome(struct worker *w, struct client *c, size_t online);
 void command_line(struct worker *w, struct client *c, char *line,
                   size_t len);
 void command_too_long(struct worker *w, struct client *c);
+void command_claimed(struct worker *w, struct client *c, const char *name,
+                     int result);
 
 #endif

@@ -12,15 +12,24 @@
  * published batch is one hub.lock plus one mailbox lock per worker: it
  * grows with the number of workers, never with the number of clients.
  *
- * Lock order: hub.lock before mbox.lock.  No blocking call under either.
+ * Clustering (cluster.c): when a relay is set, hub_publish() first offers
+ * it the broadcasts that carry a wire form; while the cluster link is up
+ * it takes them and they come back, in the channel's order, through
+ * hub_inject().  What it does not take is delivered here, as without a
+ * cluster.
+ *
+ * Lock order: hub.lock before cl.lock (cluster.c) before mbox.lock.  No
+ * blocking call under any of them.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clwire.h"
 #include "hub.h"
 #include "log.h"
 #include "msg.h"
@@ -49,6 +58,8 @@ static struct {
     struct msg       **hist;            /* lock: ring of public messages */
     size_t             hist_cap, hist_len, hist_next;   /* lock */
     int                stopping;        /* lock */
+    int              (*relay)(struct mbox_vec *);   /* fixed after init */
+    char               guest_tag[16];   /* fixed after init */
 } hub;
 
 /* ------------------------------------------------------------------ */
@@ -112,6 +123,57 @@ struct mbox *
 hub_mbox(int worker)
 {
     return &hub.mboxes[worker];
+}
+
+/*
+ * Turn clustering on: relay takes broadcasts with a wire form (see
+ * hub_publish()), and guest names get the suffix tag ("-k3f9"), unique to
+ * this node.  Main thread, after hub_init() and before any worker starts.
+ */
+void
+hub_set_cluster(int (*relay)(struct mbox_vec *v), const char *tag)
+{
+    hub.relay = relay;
+    snprintf(hub.guest_tag, sizeof(hub.guest_tag), "%s", tag);
+}
+
+/* 1 if clustering is on; any thread (fixed after start). */
+int
+hub_clustered(void)
+{
+    return hub.relay != NULL;
+}
+
+/*
+ * The wire form of a broadcast (see clwire.h, without the header): a new
+ * message with one reference, or NULL when clustering is off.  Any
+ * thread, no lock.
+ */
+struct msg *
+hub_wire(const char *fmt, ...)
+{
+    char stackbuf[4096], *buf = stackbuf;
+    struct msg *m = NULL;
+    va_list ap;
+    int n;
+
+    if (hub.relay == NULL)
+        return NULL;
+    va_start(ap, fmt);
+    n = vsnprintf(buf, sizeof(stackbuf), fmt, ap);
+    va_end(ap);
+    if (n < 0 || n > CLWIRE_MAX - CLWIRE_HEADER_MAX)
+        return NULL;                /* too long to relay: local only */
+    if ((size_t)n >= sizeof(stackbuf)) {
+        buf = xmalloc((size_t)n + 1);
+        va_start(ap, fmt);
+        vsnprintf(buf, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    m = msg_new(buf, (size_t)n);
+    if (buf != stackbuf)
+        free(buf);
+    return m;
 }
 
 /* ------------------------------------------------------------------ */
@@ -182,8 +244,8 @@ static void
 guest_nick(char *nick)
 {
     do
-        snprintf(nick, PROTO_NICK_MAX + 1, "guest%llu",
-                 (unsigned long long)++hub.guest);
+        snprintf(nick, PROTO_NICK_MAX + 1, "guest%llu%s",
+                 (unsigned long long)++hub.guest, hub.guest_tag);
     while (find(nick) != NULL);
 }
 
@@ -211,8 +273,20 @@ void
 hub_outbox_broadcast(struct mbox_vec *outbox, struct msg *m, uint64_t from,
                      int history)
 {
+    hub_outbox_relay(outbox, m, from, history, NULL);
+}
+
+/*
+ * The same, with wire, the form to relay to the other nodes (from
+ * hub_wire(); NULL: this node only).  Both references are given away.
+ */
+void
+hub_outbox_relay(struct mbox_vec *outbox, struct msg *m, uint64_t from,
+                 int history, struct msg *wire)
+{
     struct mbox_entry e = { .kind = MBOX_BROADCAST, .msg = m,
-                            .from = from, .history = history };
+                            .from = from, .history = history,
+                            .wire = wire };
     mbox_vec_push(outbox, &e);
 }
 
@@ -278,7 +352,8 @@ hub_join(uint64_t id, int worker, struct hub_welcome *w,
     }
     pthread_mutex_unlock(&hub.lock);
 
-    hub_outbox_broadcast(outbox, notice("%s has joined", w->nick), id, 0);
+    hub_outbox_relay(outbox, notice("%s has joined", w->nick), id, 0,
+                     hub_wire("J %llu %s", (unsigned long long)id, w->nick));
     return u;
 }
 
@@ -306,8 +381,10 @@ hub_leave(struct hub_user *u, const char *reason, struct mbox_vec *outbox)
     pthread_mutex_unlock(&hub.lock);
 
     if (!stopping)
-        hub_outbox_broadcast(outbox, notice("%s has left (%s)", u->nick,
-                                            reason), u->id, 0);
+        hub_outbox_relay(outbox, notice("%s has left (%s)", u->nick, reason),
+                         u->id, 0, hub_wire("L %llu %s %s",
+                                            (unsigned long long)u->id,
+                                            u->nick, reason));
     free(u);
 }
 
@@ -340,8 +417,10 @@ hub_nick(struct hub_user *u, const char *nick, char *old,
     hash_insert(u);
     pthread_mutex_unlock(&hub.lock);
 
-    hub_outbox_broadcast(outbox, notice("%s is now known as %s", old, nick),
-                         u->id, 0);
+    hub_outbox_relay(outbox, notice("%s is now known as %s", old, nick),
+                     u->id, 0, hub_wire("N %llu %s %s",
+                                        (unsigned long long)u->id, old,
+                                        nick));
     return 0;
 }
 
@@ -366,6 +445,22 @@ hub_lookup(const char *nick, uint64_t *id, int *worker, char *real)
     return rc;
 }
 
+/*
+ * Call fn with each local user's nickname, in join order, then once with
+ * NULL, all with hub.lock held (fn must not call back into the hub; it may
+ * take cl.lock).  What fn queues for the cluster is thus in order with
+ * the joins, leaves and renames relayed by hub_publish().
+ */
+void
+hub_each(void (*fn)(void *arg, const char *nick), void *arg)
+{
+    pthread_mutex_lock(&hub.lock);
+    for (struct hub_user *u = hub.first; u; u = u->next)
+        fn(arg, u->nick);
+    fn(arg, NULL);
+    pthread_mutex_unlock(&hub.lock);
+}
+
 size_t
 hub_count(void)
 {
@@ -385,12 +480,24 @@ hub_count(void)
 void
 hub_who(void (*emit)(void *arg, const char *line), void *arg)
 {
+    hub_who_total(emit, arg, 0);
+}
+
+/*
+ * The same, counting `extra` more users (on other nodes) in the first
+ * line; the caller lists them after.
+ */
+void
+hub_who_total(void (*emit)(void *arg, const char *line), void *arg,
+              size_t extra)
+{
     char line[512];
-    size_t n;
+    size_t n, total;
 
     pthread_mutex_lock(&hub.lock);
-    snprintf(line, sizeof(line), "%zu user%s online:", hub.count,
-             hub.count == 1 ? "" : "s");
+    total = hub.count + extra;
+    snprintf(line, sizeof(line), "%zu user%s online:", total,
+             total == 1 ? "" : "s");
     emit(arg, line);
     n = 0;
     for (struct hub_user *u = hub.first; u; u = u->next) {
@@ -443,21 +550,14 @@ deliver(int w, const struct mbox_vec *v, int self)
     mbox_unlock(mb, any && was_empty && w != self);
 }
 
-/*
- * Publish a worker's outbox: number the broadcasts, keep public ones in
- * the history, and hand every entry to the mailboxes of the workers that
- * deliver it, all under hub.lock so every worker sees one order.  The
- * entries' references pass to the mailboxes; outbox is left empty.  The
- * worker `self` is not woken: it drains its own mailbox next.
- */
-void
-hub_publish(struct mbox_vec *outbox, int self)
+/* Number, remember and deliver v's entries; hub.lock held. */
+static void
+publish_locked(struct mbox_vec *outbox, int self)
 {
-    if (outbox->len == 0)
-        return;
-    pthread_mutex_lock(&hub.lock);
     for (size_t i = 0; i < outbox->len; i++) {
         struct mbox_entry *e = &outbox->v[i];
+        msg_unref(e->wire);         /* not relayed: this node only */
+        e->wire = NULL;
         if (e->kind != MBOX_BROADCAST)
             continue;
         e->seq = hub.seq++;
@@ -468,8 +568,61 @@ hub_publish(struct mbox_vec *outbox, int self)
     }
     for (int w = 0; w < hub.nworkers; w++)
         deliver(w, outbox, self);
-    pthread_mutex_unlock(&hub.lock);
     outbox->len = 0;
+}
+
+/*
+ * Publish a worker's outbox: number the broadcasts, keep public ones in
+ * the history, and hand every entry to the mailboxes of the workers that
+ * deliver it, all under hub.lock so every worker sees one order.  The
+ * entries' references pass to the mailboxes; outbox is left empty.  The
+ * worker `self` is not woken: it drains its own mailbox next.  With a
+ * cluster, the relay first takes the broadcasts it sends to the channel
+ * (they are delivered when they come back, through hub_inject()).
+ */
+void
+hub_publish(struct mbox_vec *outbox, int self)
+{
+    if (outbox->len == 0)
+        return;
+    pthread_mutex_lock(&hub.lock);
+    if (hub.relay != NULL)
+        hub.relay(outbox);
+    publish_locked(outbox, self);
+    pthread_mutex_unlock(&hub.lock);
+}
+
+/*
+ * Deliver v (broadcasts and direct lines from the cluster, or for this
+ * node only) to every worker, in one order with everything else: like
+ * hub_publish(), but never relayed and every worker is woken.  Cluster
+ * thread; v is left empty.
+ */
+void
+hub_inject(struct mbox_vec *v)
+{
+    if (v->len == 0)
+        return;
+    pthread_mutex_lock(&hub.lock);
+    publish_locked(v, -1);
+    pthread_mutex_unlock(&hub.lock);
+}
+
+/*
+ * Append e (its reference passes on) to the mailbox of worker e->worker,
+ * outside the broadcast order: for answers to one client.  Any thread; no
+ * hub.lock needed.
+ */
+void
+hub_post(const struct mbox_entry *e)
+{
+    struct mbox *mb = &hub.mboxes[e->worker];
+    int was_empty;
+
+    mbox_lock(mb);
+    was_empty = mb->in.len == 0;
+    mbox_vec_push(&mb->in, e);
+    mbox_unlock(mb, was_empty);
 }
 
 /*

@@ -2,7 +2,8 @@
  * hub.h: the registry of connected users and the broadcast hub, the one
  * piece of state all workers share.  Every function takes hub.lock and may
  * be called from any worker thread (hub_init/hub_destroy: main thread, with
- * no worker running).  Lock order: hub.lock, then an mbox lock.
+ * no worker running) and from the cluster thread.  Lock order: hub.lock,
+ * then cl.lock (cluster.c), then an mbox lock.
  */
 #ifndef CHATD_HUB_H
 #define CHATD_HUB_H
@@ -46,6 +47,19 @@ void hub_post_conf(struct worker_conf *conf);
 
 void hub_outbox_broadcast(struct mbox_vec *outbox, struct msg *m,
                           uint64_t from, int history);
+void hub_outbox_relay(struct mbox_vec *outbox, struct msg *m, uint64_t from,
+                      int history, struct msg *wire);
+
+/* Clustering (cluster.c). */
+void hub_set_cluster(int (*relay)(struct mbox_vec *v), const char *tag);
+int  hub_clustered(void);
+struct msg *hub_wire(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+void hub_inject(struct mbox_vec *v);
+void hub_post(const struct mbox_entry *e);
+void hub_each(void (*fn)(void *arg, const char *nick), void *arg);
+void hub_who_total(void (*emit)(void *arg, const char *line), void *arg,
+                   size_t extra);
 void hub_outbox_direct(struct mbox_vec *outbox, struct msg *m, uint64_t to,
                        int worker);
 

@@ -30,8 +30,10 @@ mbox_vec_push(struct mbox_vec *vec, const struct mbox_entry *e)
 void
 mbox_vec_free(struct mbox_vec *vec)
 {
-    for (size_t i = 0; i < vec->len; i++)
+    for (size_t i = 0; i < vec->len; i++) {
         msg_unref(vec->v[i].msg);
+        msg_unref(vec->v[i].wire);
+    }
     free(vec->v);
     memset(vec, 0, sizeof(*vec));
 }

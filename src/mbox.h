@@ -18,7 +18,8 @@ enum mbox_kind {
     MBOX_BROADCAST,     /* msg to every client but `from`, seq >= join */
     MBOX_DIRECT,        /* msg to client `to` only */
     MBOX_STOP,          /* shut down: flush and close every client */
-    MBOX_CONF           /* switch to conf (SIGHUP) */
+    MBOX_CONF,          /* switch to conf (SIGHUP) */
+    MBOX_CLAIM          /* cluster: answer to client `to`'s nick claim */
 };
 
 struct mbox_entry {
@@ -30,6 +31,10 @@ struct mbox_entry {
     int            worker;      /* recipient's worker (direct; hub use) */
     int            history;     /* broadcast: keep in the history ring */
     struct worker_conf *conf;   /* MBOX_CONF: one reference, given away */
+    int            result;      /* claim: a CLUSTER_CLAIM_* code; msg
+                                   holds the nickname, NUL included */
+    struct msg    *wire;        /* outbox only: what to relay to the
+                                   cluster, or NULL (one reference) */
 };
 
 struct mbox_vec {

@@ -53,6 +53,14 @@ const struct settings_key settings_keys[] = {
       "log to syslog instead of stderr" },
     { "verbose", 'v', SET_COUNT, 0, CHATD_VERBOSE_MAX, OFF(verbose), 1,
       NULL, "log debug messages" },
+    { "cluster", 0, SET_STR, 0, 0, OFF(cluster_url), 0, "URL",
+      "join the cluster at redis://HOST:PORT (default: off)" },
+    { "node-name", 0, SET_STR, 0, 0, OFF(node_name), 0, "NAME",
+      "this node's name in the cluster (default: HOSTNAME:PORT)" },
+    { "cluster-channel", 0, SET_STR, 0, 0, OFF(cluster_channel), 0, "NAME",
+      "Redis channel (and key prefix) of the chat (default chatd)" },
+    { "cluster-timeout", 0, SET_INT, 2, 300, OFF(cluster_timeout), 0, "SECS",
+      "a node silent this long is gone, its users leave (default 20)" },
     { NULL, 0, 0, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -77,6 +85,8 @@ settings_defaults(struct settings *s)
     s->rate = 20;
     s->burst = 40;
     s->history = 0;
+    s->cluster_channel = "chatd";
+    s->cluster_timeout = 20;
 }
 
 /* Free the strings s owns (settings_keep()); s must not be used after. */

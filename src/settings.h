@@ -33,6 +33,10 @@ struct settings {
     const char *pidfile;
     int         daemon;         /* detach; log to syslog */
     int         syslog;         /* log to syslog */
+    const char *cluster_url;        /* NULL: no cluster */
+    const char *node_name;          /* NULL: HOSTNAME:PORT */
+    const char *cluster_channel;
+    long        cluster_timeout;    /* seconds */
     int         verbose;
     struct settings_buf *bufs;  /* strings the values point into */
 };

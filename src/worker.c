@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "cluster.h"
 #include "command.h"
 #include "hub.h"
 #include "log.h"
@@ -356,8 +357,10 @@ finish_client(struct worker *w, struct client *c)
     }
     log_info("client %llu (%s) %s left: %s", (unsigned long long)c->id,
              c->addr, c->nick, c->closing);
-    if (c->user)
+    if (c->user) {
         hub_leave(c->user, c->closing, &w->outbox);
+        cluster_release(c->nick);
+    }
     unthrottle(w, c);
     client_pass_all(c, &w->log);
     remove_client(w, c);
@@ -380,7 +383,7 @@ run_lines(struct worker *w, struct client *c, int64_t now)
     char *line;
     size_t len;
 
-    while (!c->closing && linebuf_has_line(&c->in)) {
+    while (!c->closing && !c->claiming && linebuf_has_line(&c->in)) {
         if (!client_take_token(c, now, w->conf->rate, w->conf->burst)) {
             throttle(w, c);
             break;
@@ -399,8 +402,8 @@ run_lines(struct worker *w, struct client *c, int64_t now)
     }
     if (!linebuf_has_line(&c->in))
         linebuf_next(&c->in, &line, &len);      /* frees an empty buffer */
-    c->reading = !c->closing && !c->throttled && !w->stopping &&
-                 !linebuf_has_line(&c->in);
+    c->reading = !c->closing && !c->throttled && !c->claiming &&
+                 !w->stopping && !linebuf_has_line(&c->in);
     update_events(w, c);
 }
 
@@ -563,6 +566,16 @@ drain_mailbox(struct worker *w)
         case MBOX_CONF:
             worker_conf_release(w->conf);
             w->conf = e->conf;
+            break;
+        case MBOX_CLAIM:
+            c = find_client(w, e->to);
+            command_claimed(w, c, e->msg->data, e->result);
+            msg_unref(e->msg);
+            if (c != NULL && c->claiming) {
+                c->claiming = 0;
+                if (!c->closing)
+                    run_lines(w, c, worker_now_ms());
+            }
             break;
         }
     }

@@ -1,0 +1,253 @@
+/*
+ * clwire.c: the cluster's wire format (see clwire.h).  Pure: no I/O, no
+ * locks, no allocation.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clwire.h"
+
+/* A cursor over the message being parsed. */
+struct cursor {
+    const char *p, *end;
+};
+
+static int
+name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
+           c == ':';
+}
+
+/* 1 if name is a valid node or channel name: 1-64 of A-Z a-z 0-9 . _ - : */
+int
+clwire_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+
+    if (n == 0 || n > CLWIRE_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!name_char(name[i]))
+            return 0;
+    return 1;
+}
+
+/*
+ * 1 if nick is in the guest namespace, "guest" (any case) and a digit:
+ * in a cluster each node names its guests "guestN-TAG" itself, so users
+ * may not take such names.
+ */
+int
+clwire_guest_name(const char *nick)
+{
+    return strncasecmp(nick, "guest", 5) == 0 && nick[5] >= '0' &&
+           nick[5] <= '9';
+}
+
+/*
+ * Copy the next space-separated token (at most max bytes) into out and
+ * step over it and one following space.  Returns 0, or -1 when the token
+ * is empty or too long.  The token ends at a space or at the end.
+ */
+static int
+token(struct cursor *c, char *out, size_t max)
+{
+    const char *s = c->p;
+    size_t n;
+
+    while (c->p < c->end && *c->p != ' ')
+        c->p++;
+    n = (size_t)(c->p - s);
+    if (n == 0 || n > max)
+        return -1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    if (c->p < c->end)
+        c->p++;                         /* the separator */
+    return 0;
+}
+
+/* Parse an unsigned number in base (10 or 16) of at most 20 digits. */
+static int
+number(struct cursor *c, int base, uint64_t *out)
+{
+    char buf[21], *end;
+    unsigned long long v;
+
+    if (token(c, buf, 20) < 0)
+        return -1;
+    for (char *q = buf; *q; q++)
+        if (!(*q >= '0' && *q <= '9') &&
+            !(base == 16 && ((*q >= 'a' && *q <= 'f'))))
+            return -1;
+    errno = 0;
+    v = strtoull(buf, &end, base);
+    if (errno != 0 || *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int
+nick(struct cursor *c, char *out)
+{
+    return token(c, out, PROTO_NICK_MAX) == 0 &&
+           proto_nick_valid(out, NULL) ? 0 : -1;
+}
+
+/* 1 if the cursor was stopped by a separator (more fields follow). */
+static int
+had_space(const struct cursor *c)
+{
+    return c->p[-1] == ' ';
+}
+
+/* The rest of the message is the text field. */
+static void
+rest(struct cursor *c, struct clwire *m)
+{
+    m->text = c->p;
+    m->textlen = (size_t)(c->end - c->p);
+    c->p = c->end;
+}
+
+/* Parse the fields after TYPE. */
+static int
+fields(struct cursor *c, struct clwire *m)
+{
+    char more[2];
+
+    switch (m->type) {
+    case 'P':
+    case 'A':
+    case 'L':
+        if (number(c, 10, &m->id) < 0 || nick(c, m->nick) < 0 ||
+            !had_space(c))
+            return -1;
+        rest(c, m);
+        return 0;
+    case 'J':
+        if (number(c, 10, &m->id) < 0 || nick(c, m->nick) < 0)
+            return -1;
+        return c->p == c->end && !had_space(c) ? 0 : -1;
+    case 'N':
+        if (number(c, 10, &m->id) < 0 || nick(c, m->nick) < 0 ||
+            nick(c, m->nick2) < 0)
+            return -1;
+        return c->p == c->end && !had_space(c) ? 0 : -1;
+    case 'M':
+        if (token(c, m->target, CLWIRE_NAME_MAX) < 0 ||
+            !clwire_name_valid(m->target) || nick(c, m->nick) < 0 ||
+            nick(c, m->nick2) < 0 || !had_space(c))
+            return -1;
+        rest(c, m);
+        return 0;
+    case 'H':
+        if (token(c, more, 1) < 0 || (more[0] != '0' && more[0] != '1'))
+            return -1;
+        m->more = more[0] == '1';
+        rest(c, m);
+        return 0;
+    case 'Q':
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/*
+ * Parse and check one message of len bytes (it need not be NUL-terminated
+ * and may hold anything).  Returns 0 with m filled in, text pointing into
+ * buf, or -1 when the message is malformed or longer than CLWIRE_MAX.
+ */
+int
+clwire_parse(const char *buf, size_t len, struct clwire *m)
+{
+    struct cursor c = { buf, buf + len };
+    char type[2];
+
+    memset(m, 0, sizeof(*m));
+    if (len < 3 || len > CLWIRE_MAX || memcmp(buf, "v1 ", 3) != 0 ||
+        memchr(buf, '\0', len) != NULL || memchr(buf, '\n', len) != NULL)
+        return -1;
+    c.p += 3;
+    if (token(&c, m->node, CLWIRE_NAME_MAX) < 0 ||
+        !clwire_name_valid(m->node) || number(&c, 16, &m->run) < 0 ||
+        number(&c, 10, &m->seq) < 0 || m->seq == 0 ||
+        token(&c, type, 1) < 0)
+        return -1;
+    m->type = type[0];
+    if (m->type != 'Q' && !had_space(&c))
+        return -1;
+    if (m->type == 'Q' && (c.p != c.end || had_space(&c)))
+        return -1;
+    return fields(&c, m);
+}
+
+/*
+ * Take the next nickname from a roster list (space-separated) at *p.
+ * Returns 1 with nick set, 0 at the end, -1 for an invalid name (the
+ * list should then be dropped).
+ */
+int
+clwire_next_nick(const char **p, const char *end,
+                 char nick[PROTO_NICK_MAX + 1])
+{
+    struct cursor c = { *p, end };
+
+    if (c.p >= c.end)
+        return 0;
+    if (token(&c, nick, PROTO_NICK_MAX) < 0 || !proto_nick_valid(nick, NULL))
+        return -1;
+    *p = c.p;
+    return 1;
+}
+
+/*
+ * Split "redis://HOST[:PORT]" (HOST may be "[v6addr]") into host and
+ * port (default 6379).  Returns 0, or -1 when url is not of that form.
+ */
+int
+clwire_parse_url(const char *url, char *host, size_t hostlen, int *port)
+{
+    const char *h, *colon, *end;
+    size_t n;
+
+    if (strncmp(url, "redis://", 8) != 0)
+        return -1;
+    h = url + 8;
+    if (*h == '[') {
+        if ((end = strchr(h, ']')) == NULL)
+            return -1;
+        h++;
+        colon = end[1] == ':' ? end + 1 : NULL;
+        if (end[1] != '\0' && colon == NULL)
+            return -1;
+    } else {
+        colon = strchr(h, ':');
+        end = colon ? colon : h + strlen(h);
+    }
+    n = (size_t)(end - h);
+    if (n == 0 || n >= hostlen || memchr(h, '/', n) || memchr(h, '@', n))
+        return -1;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    *port = 6379;
+    if (colon != NULL) {
+        char *e;
+        long v;
+        errno = 0;
+        v = strtol(colon + 1, &e, 10);
+        if (colon[1] < '0' || colon[1] > '9' || errno != 0 || v < 1 ||
+            v > 65535 || (*e != '\0' && strcmp(e, "/") != 0))
+            return -1;
+        *port = (int)v;
+    }
+    return 0;
+}

@@ -1,0 +1,60 @@
+/*
+ * clwire.h: the cluster's wire format on the Redis channel, the pure
+ * parts: parsing and checking a message, names, Redis URLs.  No I/O and
+ * no locks; callable from any thread.
+ *
+ * A message is one line of text, no LF, at most CLWIRE_MAX bytes:
+ *
+ *   v1 NODE RUN SEQ TYPE FIELDS...
+ *
+ * NODE is the origin's node name, RUN a hex number that changes each time
+ * the origin starts, SEQ the origin's per-node sequence number (1, 2, ...
+ * for everything it publishes).  TYPE and FIELDS:
+ *
+ *   P ID NICK TEXT         public message from client ID of NODE
+ *   A ID NICK TEXT         action (/me)
+ *   J ID NICK              NICK has joined
+ *   L ID NICK REASON       NICK has left
+ *   N ID OLD NEW           OLD is now known as NEW
+ *   M TONODE FROM TO TEXT  private message from FROM to TO on TONODE
+ *   H MORE NICK...         roster (heartbeat); MORE 1: more parts follow
+ *   Q                      NODE is shutting down
+ *
+ * Fields are separated by one space; TEXT and REASON run to the end.
+ * Nicknames follow proto_nick_valid(); text is sanitized by the receiver.
+ */
+#ifndef CHATD_CLWIRE_H
+#define CHATD_CLWIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+#define CLWIRE_MAX          (256 * 1024)    /* longest message accepted */
+#define CLWIRE_NAME_MAX     64              /* node and channel names */
+#define CLWIRE_HEADER_MAX   (CLWIRE_NAME_MAX + 64)
+
+struct clwire {
+    char        node[CLWIRE_NAME_MAX + 1];
+    uint64_t    run;
+    uint64_t    seq;
+    char        type;                       /* 'P', 'A', ... */
+    uint64_t    id;                         /* P A J L N */
+    char        nick[PROTO_NICK_MAX + 1];   /* P A J L; N: old; M: from */
+    char        nick2[PROTO_NICK_MAX + 1];  /* N: new; M: to */
+    char        target[CLWIRE_NAME_MAX + 1];/* M: node of the recipient */
+    int         more;                       /* H */
+    const char *text;                       /* P A M: text; L: reason; */
+    size_t      textlen;                    /* H: the nicknames; raw */
+};
+
+int  clwire_parse(const char *buf, size_t len, struct clwire *m);
+int  clwire_name_valid(const char *name);
+int  clwire_guest_name(const char *nick);
+int  clwire_parse_url(const char *url, char *host, size_t hostlen,
+                      int *port);
+int  clwire_next_nick(const char **p, const char *end,
+                      char nick[PROTO_NICK_MAX + 1]);
+
+#endif

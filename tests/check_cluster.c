@@ -1,0 +1,826 @@
+/*
+ * check_cluster.c: clustering (--cluster) tests.  "Wire" unit-tests the
+ * pure wire format (clwire.c).  The other TCases run a real redis-server
+ * on a free loopback port and several real chatd nodes joined through it,
+ * and talk to the nodes over sockets.  Everything here belongs to the
+ * test's thread; servers started by an unchecked fixture belong to the
+ * parent process and are stopped by PID.
+ *
+ * Without redis-server these TCases are skipped (exit 77 after the wire
+ * tests pass), unless CHATD_REQUIRE_REDIS is set (.ci/run sets it), which
+ * makes a missing redis-server a failure.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "clwire.h"
+#include "harness.h"
+
+#define T H_TIMEOUT_MS
+#define NODES_MAX 3
+#define TIMEOUT_ARG "3"         /* --cluster-timeout for the tests */
+
+static char line[70000];
+static const char *redis_bin;
+
+/* ------------------------------------------------------------------ */
+/* Wire format (pure)                                                  */
+/* ------------------------------------------------------------------ */
+
+static int
+parse(const char *s, struct clwire *m)
+{
+    return clwire_parse(s, strlen(s), m);
+}
+
+START_TEST(test_wire_parse_good)
+{
+    struct clwire m;
+
+    ck_assert_int_eq(parse("v1 node-a:7777 1f 42 P 7 alice hi there", &m),
+                     0);
+    ck_assert_str_eq(m.node, "node-a:7777");
+    ck_assert(m.run == 0x1f && m.seq == 42 && m.type == 'P' && m.id == 7);
+    ck_assert_str_eq(m.nick, "alice");
+    ck_assert_int_eq((int)m.textlen, 8);
+    ck_assert(memcmp(m.text, "hi there", 8) == 0);
+    ck_assert_int_eq(parse("v1 n 1 1 J 3 bob", &m), 0);
+    ck_assert_int_eq(parse("v1 n 1 2 L 3 bob quit: bye now", &m), 0);
+    ck_assert_int_eq(parse("v1 n 1 3 N 3 bob Robert", &m), 0);
+    ck_assert_str_eq(m.nick2, "Robert");
+    ck_assert_int_eq(parse("v1 n 1 4 M other bob amy psst", &m), 0);
+    ck_assert_str_eq(m.target, "other");
+    ck_assert_int_eq(parse("v1 n 1 5 H 0", &m), 0);
+    ck_assert_int_eq(parse("v1 n 1 6 H 1 a b c", &m), 0);
+    ck_assert(m.more == 1 && m.textlen == 5);
+    ck_assert_int_eq(parse("v1 n 1 7 Q", &m), 0);
+    ck_assert_int_eq(parse("v1 n 1 8 A 3 bob ", &m), 0);     /* empty */
+}
+END_TEST
+
+START_TEST(test_wire_parse_bad)
+{
+    static const char *const bad[] = {
+        "", "v1", "v2 n 1 1 Q", "v1  n 1 1 Q", "v1 n 1 0 Q", "v1 n x 1 Q",
+        "v1 n 1 1x Q", "v1 n 1 1 Q ", "v1 n 1 1 Z", "v1 n 1 1 P 7 alice",
+        "v1 n 1 1 P x alice hi", "v1 n 1 1 P 7 al!ce hi",
+        "v1 n 1 1 J 3 bob extra", "v1 n 1 1 J 3", "v1 n 1 1 N 3 bob",
+        "v1 n 1 1 H 2 a", "v1 bad/node 1 1 Q",
+        "v1 n 1 1 P 7 aaaaaaaaaaaaaaaaaaaaaaaaa hi",       /* 25 chars */
+        "v1 n 1 99999999999999999999999 Q", "v1 n 1 1 M bad! a b hi",
+        NULL };
+    struct clwire m;
+    char *big;
+
+    for (int i = 0; bad[i]; i++)
+        ck_assert_msg(parse(bad[i], &m) < 0, "accepted \"%s\"", bad[i]);
+    ck_assert(clwire_parse("v1 n 1 1 P 7 a h\0i", 17, &m) < 0);   /* NUL */
+    ck_assert(parse("v1 n 1 1 P 7 a h\ni", &m) < 0);               /* LF */
+    big = malloc(CLWIRE_MAX + 100);
+    ck_assert_ptr_nonnull(big);
+    memset(big, 'x', CLWIRE_MAX + 99);
+    memcpy(big, "v1 n 1 1 P 7 a ", 15);
+    big[CLWIRE_MAX + 99] = '\0';
+    ck_assert(parse(big, &m) < 0);
+    free(big);
+}
+END_TEST
+
+START_TEST(test_wire_names_and_urls)
+{
+    char host[64];
+    int port;
+
+    ck_assert(clwire_name_valid("node-1.example:7777"));
+    ck_assert(!clwire_name_valid(""));
+    ck_assert(!clwire_name_valid("has space"));
+    ck_assert(clwire_guest_name("guest12-ab3d"));
+    ck_assert(clwire_guest_name("GUEST7"));
+    ck_assert(!clwire_guest_name("guesthouse"));
+    ck_assert(!clwire_guest_name("alice"));
+    ck_assert_int_eq(clwire_parse_url("redis://127.0.0.1:6380", host,
+                                      sizeof(host), &port), 0);
+    ck_assert_str_eq(host, "127.0.0.1");
+    ck_assert_int_eq(port, 6380);
+    ck_assert_int_eq(clwire_parse_url("redis://localhost", host,
+                                      sizeof(host), &port), 0);
+    ck_assert_int_eq(port, 6379);
+    ck_assert_int_eq(clwire_parse_url("redis://[::1]:7000", host,
+                                      sizeof(host), &port), 0);
+    ck_assert_str_eq(host, "::1");
+    ck_assert_int_eq(port, 7000);
+    ck_assert(clwire_parse_url("http://x:1", host, sizeof(host), &port) < 0);
+    ck_assert(clwire_parse_url("redis://:1", host, sizeof(host), &port) < 0);
+    ck_assert(clwire_parse_url("redis://x:0", host, sizeof(host), &port) < 0);
+    ck_assert(clwire_parse_url("redis://x:y", host, sizeof(host), &port) < 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* redis-server                                                        */
+/* ------------------------------------------------------------------ */
+
+struct redis {
+    pid_t   pid;
+    int     port;
+};
+
+static const char *
+find_redis(void)
+{
+    static const char *const paths[] = { "/usr/bin/redis-server",
+                                         "/usr/sbin/redis-server",
+                                         "/usr/local/bin/redis-server",
+                                         NULL };
+    const char *env = getenv("REDIS_SERVER");
+    struct stat st;
+
+    if (env && *env && stat(env, &st) == 0)
+        return env;
+    for (int i = 0; paths[i]; i++)
+        if (stat(paths[i], &st) == 0)
+            return paths[i];
+    return NULL;
+}
+
+/* A port that was free a moment ago (redis_start retries on a clash). */
+static int
+free_port(void)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+        port = ntohs(sa.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* Send one RESP command to the Redis at port; 0 if it answered. */
+static int
+redis_cmd(int port, int argc, const char *const *argv)
+{
+    struct hconn *c = hconn_open(port);
+    int rc;
+
+    if (c == NULL)
+        return -1;
+    hconn_send(c, "*%d\r\n", argc);
+    for (int i = 0; i < argc; i++) {
+        hconn_send(c, "$%zu\r\n", strlen(argv[i]));
+        hconn_write(c, argv[i], strlen(argv[i]));
+        hconn_send(c, "\r\n");
+    }
+    rc = hconn_line(c, line, sizeof(line), T) == 1 ? 0 : -1;
+    hconn_close(c);
+    return rc;
+}
+
+static int
+redis_ping(int port)
+{
+    static const char *const ping[] = { "PING" };
+
+    return redis_cmd(port, 1, ping);
+}
+
+/*
+ * Start redis-server on 127.0.0.1:port (0: a free one), without
+ * persistence, and wait until it answers.  Returns 0 or -1.
+ */
+static int
+redis_start(struct redis *r, int port)
+{
+    for (int attempt = 0; attempt < 5; attempt++) {
+        char ports[16];
+        int p = port ? port : free_port();
+        snprintf(ports, sizeof(ports), "%d", p);
+        r->port = p;
+        r->pid = fork();
+        if (r->pid < 0)
+            return -1;
+        if (r->pid == 0) {
+            int devnull = open("/dev/null", O_WRONLY);
+            if (devnull >= 0) {
+                dup2(devnull, STDOUT_FILENO);
+                dup2(devnull, STDERR_FILENO);
+            }
+            execl(redis_bin, redis_bin, "--port", ports, "--bind",
+                  "127.0.0.1", "--save", "", "--appendonly", "no",
+                  "--protected-mode", "no", (char *)NULL);
+            _exit(127);
+        }
+        for (long end = h_now_ms() + 5000; h_now_ms() < end;) {
+            if (redis_ping(p) == 0)
+                return 0;
+            if (waitpid(r->pid, NULL, WNOHANG) == r->pid)
+                break;              /* the port was taken: try another */
+            usleep(20000);
+        }
+        kill(r->pid, SIGKILL);
+        waitpid(r->pid, NULL, 0);
+        r->pid = 0;
+        if (port)
+            usleep(200000);
+    }
+    return -1;
+}
+
+static void
+redis_stop(struct redis *r)
+{
+    if (r->pid <= 0)
+        return;
+    kill(r->pid, SIGKILL);
+    waitpid(r->pid, NULL, 0);
+    r->pid = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Nodes                                                               */
+/* ------------------------------------------------------------------ */
+
+static struct redis rds;
+static struct hserver node[NODES_MAX];
+static int nnodes;
+
+/* Start node i ("n1", "n2", ...) joined to rds. */
+static void
+node_start(int i)
+{
+    char url[64], name[16];
+    const char *args[] = { "--rate", "0", "--cluster", url, "--node-name",
+                           name, "--cluster-timeout", TIMEOUT_ARG, NULL };
+
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", rds.port);
+    snprintf(name, sizeof(name), "n%d", i + 1);
+    ck_assert_msg(hserver_start(&node[i], args) == 0, "node %s did not "
+                  "start", name);
+    ck_assert_msg(hserver_wait_log(&node[i], "link up", 10000),
+                  "node %s did not join the cluster", name);
+}
+
+/* Start redis and n nodes, and wait until every node knows the others. */
+static void
+cluster_up(int n)
+{
+    ck_assert_msg(redis_start(&rds, 0) == 0, "redis-server did not start");
+    nnodes = n;
+    for (int i = 0; i < n; i++)
+        node_start(i);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            char want[32];
+            if (i == j)
+                continue;
+            snprintf(want, sizeof(want), "node n%d ", j + 1);
+            ck_assert_msg(hserver_wait_log(&node[i], want, 10000),
+                          "n%d never heard of n%d", i + 1, j + 1);
+        }
+}
+
+/*
+ * Stop the nodes and redis.  Every node must exit 0 on SIGTERM, but for
+ * one that a test killed with SIGKILL (tests run in a forked child, so
+ * the parent only learns it here).
+ */
+static void
+cluster_down(void)
+{
+    int rc[NODES_MAX];
+
+    for (int i = 0; i < nnodes; i++)
+        rc[i] = node[i].pid > 0 ? hserver_stop(&node[i]) : 0;
+    redis_stop(&rds);
+    for (int i = 0; i < nnodes; i++)
+        ck_assert_msg(rc[i] == 0 || rc[i] == 128 + SIGKILL,
+                      "node n%d exit status %d", i + 1, rc[i]);
+}
+
+static void up2(void) { cluster_up(2); }
+static void up3(void) { cluster_up(3); }
+
+static struct hconn *
+join_at(int i, const char *nick)
+{
+    struct hconn *c = hconn_join(node[i].port, NULL, 0);
+
+    ck_assert_msg(c != NULL, "could not join n%d", i + 1);
+    if (nick) {
+        hconn_send(c, "/nick %s\n", nick);
+        ck_assert_msg(hconn_expect(c, "you are now known as", line,
+                                   sizeof(line), T) == 1,
+                      "no nick %s on n%d", nick, i + 1);
+    }
+    return c;
+}
+
+static void
+expect(struct hconn *c, const char *want)
+{
+    int rc = hconn_expect(c, want, line, sizeof(line), T);
+
+    ck_assert_msg(rc == 1, "expected \"%s\", got %s", want,
+                  rc == 0 ? "nothing (timeout)" : "EOF");
+}
+
+/* No line containing what arrives within ms. */
+static void
+expect_none(struct hconn *c, const char *what, int ms)
+{
+    ck_assert_msg(hconn_expect(c, what, line, sizeof(line), ms) != 1,
+                  "unexpected \"%s\"", line);
+}
+
+/* ------------------------------------------------------------------ */
+/* Relay                                                               */
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_relay_both_ways)
+{
+    struct hconn *a = join_at(0, "alice");
+    struct hconn *b = join_at(1, "bob");
+    struct hconn *a2 = join_at(0, "amy");
+
+    hconn_send(a, "hello from n1\n");
+    expect(b, "<alice> hello from n1");
+    expect(a2, "<alice> hello from n1");
+    hconn_send(b, "hello from n2\n");
+    expect(a, "<bob> hello from n2");
+    expect(a2, "<bob> hello from n2");
+    hconn_send(b, "/me waves\n");
+    expect(a, "* bob waves");
+    /* Exactly once, and never back to the sender. */
+    hconn_send(a, "marker\n");
+    expect(b, "<alice> marker");
+    expect_none(b, "hello from n1", 300);
+    expect_none(a, "<alice>", 300);
+    expect_none(b, "<bob>", 300);
+    hconn_close(a);
+    expect(b, "*** alice has left (connection closed)");
+    hconn_close(a2);
+    hconn_close(b);
+}
+END_TEST
+
+START_TEST(test_join_nick_leave_notices)
+{
+    struct hconn *a = join_at(0, "watcher");
+    char nick[32], want[96];
+    struct hconn *b = hconn_join(node[1].port, nick, sizeof(nick));
+
+    ck_assert_ptr_nonnull(b);
+    snprintf(want, sizeof(want), "*** %s has joined", nick);
+    expect(a, want);
+    hconn_send(b, "/nick carol\n");
+    snprintf(want, sizeof(want), "*** %s is now known as carol", nick);
+    expect(a, want);
+    hconn_send(b, "/quit gone fishing\n");
+    expect(a, "*** carol has left (quit: gone fishing)");
+    hconn_close(b);
+    hconn_close(a);
+}
+END_TEST
+
+START_TEST(test_three_nodes)
+{
+    struct hconn *c[3];
+
+    for (int i = 0; i < 3; i++) {
+        char nick[16];
+        snprintf(nick, sizeof(nick), "tri%d", i);
+        c[i] = join_at(i, nick);
+    }
+    for (int i = 0; i < 3; i++) {
+        char want[64];
+        hconn_send(c[i], "from node %d\n", i);
+        snprintf(want, sizeof(want), "<tri%d> from node %d", i, i);
+        for (int j = 0; j < 3; j++)
+            if (j != i)
+                expect(c[j], want);
+    }
+    for (int i = 0; i < 3; i++)
+        hconn_close(c[i]);
+}
+END_TEST
+
+START_TEST(test_who_and_msg_across_nodes)
+{
+    struct hconn *a = join_at(0, "wally");
+    struct hconn *b = join_at(1, "wendy");
+    struct hconn *c = join_at(2, "wilma");
+    int seen = 0;
+
+    hconn_send(a, "/who\n");
+    expect(a, "users online:");
+    for (int i = 0; i < 10 && seen != 7; i++) {
+        if (hconn_line(a, line, sizeof(line), T) != 1)
+            break;
+        seen |= strstr(line, "wally") ? 1 : 0;
+        seen |= strstr(line, "wendy") ? 2 : 0;
+        seen |= strstr(line, "wilma") ? 4 : 0;
+    }
+    ck_assert_int_eq(seen, 7);
+    hconn_send(a, "/msg WENDY psst across\n");
+    expect(a, "-> *wendy* psst across");
+    expect(b, "*wally* psst across");
+    hconn_send(c, "/msg wally \x1b[31mred\n");
+    expect(a, "*wilma* [31mred");
+    expect_none(b, "red", 300);
+    hconn_send(a, "/msg nobody-here hi\n");
+    expect(a, "*** error: no such nickname: nobody-here");
+    hconn_close(a);
+    hconn_close(b);
+    hconn_close(c);
+}
+END_TEST
+
+START_TEST(test_nick_unique_across_nodes)
+{
+    struct hconn *a = join_at(0, "keeper");
+    struct hconn *b = join_at(1, NULL);
+    struct hconn *x, *y;
+    int ok = 0, taken = 0;
+
+    hconn_send(b, "/nick KEEPER\n");
+    expect(b, "*** error: nickname is already in use: KEEPER");
+    hconn_send(b, "/nick guest99\n");
+    expect(b, "*** error: names starting with guest");
+    /* The same new name on two nodes at once: one wins. */
+    for (int round = 0; round < 5; round++) {
+        char name[16];
+        x = join_at(0, NULL);
+        y = join_at(1, NULL);
+        snprintf(name, sizeof(name), "race%d", round);
+        hconn_send(x, "/nick %s\n", name);
+        hconn_send(y, "/nick %s\n", name);
+        struct hconn *both[2] = { x, y };
+        for (int k = 0; k < 2; k++) {
+            /* The answer; the winner's rename notice may come first. */
+            for (;;) {
+                int rc = hconn_line(both[k], line, sizeof(line), T);
+                ck_assert_int_eq(rc, 1);
+                if (strstr(line, "you are now known as")) {
+                    ok++;
+                    break;
+                }
+                if (strstr(line, "already in use")) {
+                    taken++;
+                    break;
+                }
+                ck_assert_msg(strncmp(line, "*** error", 9) != 0,
+                              "unexpected: %s", line);
+            }
+        }
+        hconn_close(x);
+        hconn_close(y);
+    }
+    ck_assert_int_eq(ok, 5);
+    ck_assert_int_eq(taken, 5);
+    /* A name that is freed can be taken on another node. */
+    hconn_close(a);
+    expect(b, "*** keeper has left");
+    hconn_send(b, "/nick keeper\n");
+    expect(b, "you are now known as keeper");
+    hconn_close(b);
+}
+END_TEST
+
+#define ORDER_LINES 150
+
+static void *
+send_lines(void *arg)
+{
+    struct hconn *c = arg;
+
+    for (int i = 0; i < ORDER_LINES; i++) {
+        if (hconn_send(c, "m %d\n", i) < 0)
+            break;
+        if (i % 10 == 9)
+            usleep(1000);
+    }
+    return NULL;
+}
+
+/* Collect `want` lines starting with "<s" from c into out. */
+static void
+collect(struct hconn *c, char **out, int want)
+{
+    int got = 0;
+
+    while (got < want) {
+        int rc = hconn_line(c, line, sizeof(line), 10000);
+        ck_assert_msg(rc == 1, "got %d of %d lines", got, want);
+        if (strncmp(line, "<s", 2) == 0)
+            out[got++] = strdup(line);
+    }
+}
+
+START_TEST(test_global_order_concurrent_senders)
+{
+    struct hconn *snd[3], *rd[3];
+    pthread_t th[3];
+    char **seen[3];
+    const int total = 3 * ORDER_LINES;
+
+    for (int i = 0; i < 3; i++) {
+        char nick[16];
+        snprintf(nick, sizeof(nick), "s%d", i);
+        snd[i] = join_at(i, nick);
+        snprintf(nick, sizeof(nick), "r%d", i);
+        rd[i] = join_at(i, nick);
+        seen[i] = calloc(total, sizeof(char *));
+    }
+    for (int i = 0; i < 3; i++)
+        pthread_create(&th[i], NULL, send_lines, snd[i]);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 3; i++)
+        collect(rd[i], seen[i], total);
+    /* Every reader, one per node, saw one and the same order, and each
+     * sender's lines in the order sent. */
+    int next[3] = { 0 };
+    for (int k = 0; k < total; k++) {
+        int s, n;
+        ck_assert_int_eq(sscanf(seen[0][k], "<s%d> m %d", &s, &n), 2);
+        ck_assert_int_eq(n, next[s]++);
+        for (int i = 1; i < 3; i++)
+            ck_assert_msg(strcmp(seen[i][k], seen[0][k]) == 0,
+                          "reader on n%d, line %d: %s; on n1: %s", i + 1,
+                          k, seen[i][k], seen[0][k]);
+    }
+    for (int i = 0; i < 3; i++) {
+        for (int k = 0; k < total; k++)
+            free(seen[i][k]);
+        free(seen[i]);
+        hconn_close(snd[i]);
+        hconn_close(rd[i]);
+    }
+}
+END_TEST
+
+/* Publish payload on the cluster's channel, as anyone with Redis could. */
+static void
+publish(const char *payload)
+{
+    const char *argv[] = { "PUBLISH", "chatd", payload };
+
+    ck_assert_int_eq(redis_cmd(rds.port, 3, argv), 0);
+}
+
+START_TEST(test_garbage_on_channel)
+{
+    struct hconn *a = join_at(0, "victim");
+    struct hconn *b = join_at(1, "sender");
+    char *big = malloc(CLWIRE_MAX + 2);
+
+    ck_assert_ptr_nonnull(big);
+    publish("");
+    publish("hello redis");
+    publish("v1 n9 1 1 P 1 x\x01y text");
+    publish("v1 n9 1 2 J 1 bad!nick");
+    publish("v1 n9 1 3 P notanumber x hi");
+    publish("v1 n2 0 1 Q");                 /* not n2's run: a replay */
+    memset(big, 'x', CLWIRE_MAX + 1);
+    memcpy(big, "v1 n9 1 4 P 1 huge ", 19);
+    big[CLWIRE_MAX + 1] = '\0';
+    publish(big);
+    free(big);
+    /* Well-formed but hostile text is sanitized like local text. */
+    publish("v1 fake 1 1 P 1 mallory \x1b]0;owned\x07 \xc2\x9b ok");
+    expect(a, "<mallory> ]0;owned");
+    ck_assert(strchr(line, '\x1b') == NULL && strchr(line, '\x07') == NULL);
+    ck_assert(strstr(line, "\xc2\x9b") == NULL);
+    /* And the nodes still relay. */
+    hconn_send(b, "still alive\n");
+    expect(a, "<sender> still alive");
+    for (int i = 0; i < 2; i++) {
+        hserver_signal(&node[i], SIGUSR1);
+        ck_assert(hserver_wait_log(&node[i], "cluster=up", T));
+    }
+    char *log = hserver_log(&node[0]);
+    ck_assert_msg(strstr(log, "dropped a malformed message"), "no warning");
+    free(log);
+    hconn_close(a);
+    hconn_close(b);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Failures                                                            */
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_redis_restart)
+{
+    struct hconn *a = join_at(0, "ann");
+    struct hconn *a2 = join_at(0, "art");
+    struct hconn *b = join_at(1, "ben");
+    int port = rds.port;
+
+    hconn_send(a, "before\n");
+    expect(b, "<ann> before");
+    redis_stop(&rds);
+    expect(a, "*** cluster link down: only users on this server can see "
+              "your messages");
+    expect(b, "*** cluster link down");
+    expect(a2, "*** cluster link down");
+    /* Local chat goes on. */
+    hconn_send(a, "local only\n");
+    expect(a2, "<ann> local only");
+    expect_none(b, "local only", 300);
+    hconn_send(a, "/nick anna\n");
+    expect(a, "*** error: cluster link down");
+    ck_assert(hserver_wait_log(&node[0], "lost (", T));
+    ck_assert_int_eq(redis_start(&rds, port), 0);
+    expect(a, "*** cluster link is back");
+    expect(b, "*** cluster link is back");
+    hconn_send(a, "after\n");
+    expect(b, "<ann> after");
+    hconn_send(b, "reply\n");
+    expect(a2, "<ben> reply");
+    /* Nicknames were registered again. */
+    struct hconn *c = join_at(1, NULL);
+    hconn_send(c, "/nick art\n");
+    expect(c, "*** error: nickname is already in use: art");
+    hserver_signal(&node[0], SIGUSR1);
+    ck_assert(hserver_wait_log(&node[0], "cluster_reconnects=1", T));
+    hconn_close(a);
+    hconn_close(a2);
+    hconn_close(b);
+    hconn_close(c);
+}
+END_TEST
+
+START_TEST(test_node_killed)
+{
+    struct hconn *a = join_at(0, "survivor");
+    struct hconn *b = join_at(1, "doomed");
+    long t0;
+    int status;
+
+    hconn_send(b, "last words\n");
+    expect(a, "<doomed> last words");
+    t0 = h_now_ms();
+    kill(node[1].pid, SIGKILL);
+    waitpid(node[1].pid, &status, 0);     /* fails: the parent's child */
+    ck_assert_int_eq(hconn_expect(a, "*** doomed has left (lost server n2)",
+                                  line, sizeof(line), 15000), 1);
+    ck_assert_int_le(h_now_ms() - t0, 10000);
+    /* Its nicknames are free again. */
+    hconn_send(a, "/nick doomed\n");
+    expect(a, "you are now known as doomed");
+    hconn_send(a, "/who\n");
+    expect(a, "*** 1 user online:");
+    hconn_close(a);
+    hconn_close(b);
+}
+END_TEST
+
+START_TEST(test_start_without_redis)
+{
+    static const char *const args[] = {
+        "--cluster", "redis://127.0.0.1:1", "--node-name", "lonely", NULL };
+    struct hserver s;
+    struct hconn *a, *b;
+
+    ck_assert_int_eq(hserver_start(&s, args), 0);
+    a = hconn_join(s.port, NULL, 0);
+    ck_assert_ptr_nonnull(a);
+    expect(a, "*** cluster link down");
+    b = hconn_join(s.port, NULL, 0);
+    ck_assert_ptr_nonnull(b);
+    hconn_send(b, "anyone?\n");
+    expect(a, "> anyone?");
+    ck_assert(hserver_wait_log(&s, "cannot reach redis://127.0.0.1:1", T));
+    hconn_close(a);
+    hconn_close(b);
+    ck_assert_int_eq(hserver_stop(&s), 0);
+}
+END_TEST
+
+START_TEST(test_bad_options)
+{
+    static const char *const bad[][4] = {
+        { "--cluster", "http://x", NULL },
+        { "--cluster", "redis://h:1", "--node-name", "no space" },
+        { "--cluster", "redis://h:1", "--cluster-channel", "a/b" },
+        { "--cluster-timeout", "1", NULL },
+    };
+    char out[4096];
+    int status;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *argv[6] = { hserver_chatd() };
+        for (int k = 0; k < 4 && bad[i][k]; k++)
+            argv[k + 1] = bad[i][k];
+        ck_assert_int_eq(h_run(argv, out, sizeof(out), &status), 0);
+        ck_assert_msg(status == 2, "%s: exit %d", bad[i][1], status);
+    }
+    const char *help[] = { hserver_chatd(), "--help", NULL };
+    ck_assert_int_eq(h_run(help, out, sizeof(out), &status), 0);
+    ck_assert(strstr(out, "--cluster URL") && strstr(out, "--node-name") &&
+              strstr(out, "--cluster-channel"));
+}
+END_TEST
+
+static Suite *
+cluster_suite(int with_redis)
+{
+    Suite *s = suite_create("cluster");
+    TCase *tc;
+
+    tc = tcase_create("Wire");
+    tcase_add_test(tc, test_wire_parse_good);
+    tcase_add_test(tc, test_wire_parse_bad);
+    tcase_add_test(tc, test_wire_names_and_urls);
+    suite_add_tcase(s, tc);
+    if (!with_redis)
+        return s;
+
+    tc = tcase_create("Relay");
+    tcase_add_unchecked_fixture(tc, up3, cluster_down);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_relay_both_ways);
+    tcase_add_test(tc, test_join_nick_leave_notices);
+    tcase_add_test(tc, test_three_nodes);
+    tcase_add_test(tc, test_who_and_msg_across_nodes);
+    tcase_add_test(tc, test_nick_unique_across_nodes);
+    tcase_add_test(tc, test_global_order_concurrent_senders);
+    tcase_add_test(tc, test_garbage_on_channel);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("RedisRestart");
+    tcase_add_unchecked_fixture(tc, up2, cluster_down);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_redis_restart);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("NodeDeath");
+    tcase_add_unchecked_fixture(tc, up2, cluster_down);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_node_killed);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("Process");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_start_without_redis);
+    tcase_add_test(tc, test_bad_options);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr;
+    int failed, with_redis;
+
+    signal(SIGPIPE, SIG_IGN);
+    redis_bin = find_redis();
+#ifndef HAVE_CLUSTER
+    fprintf(stderr, "check_cluster: built --without-cluster\n");
+    redis_bin = NULL;
+#endif
+    with_redis = redis_bin != NULL;
+    if (!with_redis && getenv("CHATD_REQUIRE_REDIS")) {
+        fprintf(stderr, "check_cluster: redis-server not found and "
+                "CHATD_REQUIRE_REDIS is set\n");
+        return EXIT_FAILURE;
+    }
+    sr = srunner_create(cluster_suite(with_redis));
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    if (failed > 0)
+        return EXIT_FAILURE;
+    if (!with_redis) {
+        fprintf(stderr, "check_cluster: %s: cluster tests skipped\n",
+#ifdef HAVE_CLUSTER
+                "redis-server not found"
+#else
+                "chatd built --without-cluster"
+#endif
+                );
+        return 77;
+    }
+    return EXIT_SUCCESS;
+}
