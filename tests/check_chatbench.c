@@ -333,6 +333,8 @@ static const struct {
     { { "-r", "10", "-D", "x" }, "-D/--duration" },
     { { "-p", "70000" }, "-p/--port" },
     { { "-p", "" }, "-p/--port" },
+    { { "-p", "7777,,7778" }, "-p/--port" },
+    { { "-p", "7777,x" }, "-p/--port" },
     { { "-H", "" }, "-H/--host" },
     { { "-T", "0" }, "-T/--timeout" },
     { { "--drain-ms", "soon" }, "--drain-ms" },
@@ -438,6 +440,25 @@ START_TEST(test_chatd_window)
 }
 END_TEST
 
+/* -p with a list spreads the clients over the ports (here: one server
+ * named twice); nothing is lost. */
+START_TEST(test_chatd_port_list)
+{
+    char ports[40];
+    char *argv[] = { (char *)chatbench_path(), "-p", ports, "-c", "6",
+                     "-s", "2", "-m", "100", "-w", "8", "-T", "8", NULL };
+    char out[OUT_MAX];
+    int status;
+
+    snprintf(ports, sizeof(ports), "%s,%s", chatd_port, chatd_port);
+    status = run(argv, out, sizeof(out), 10000);
+    chatd_drain();
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+    ck_assert_uint_eq(field(out, "delivered"), 200 * 5);
+    ck_assert_uint_eq(field(out, "lost"), 0);
+}
+END_TEST
+
 /* Open loop: no window, everything as fast as the sockets take it. */
 START_TEST(test_chatd_open_loop)
 {
@@ -525,6 +546,7 @@ chatbench_suite(void)
     tcase_add_unchecked_fixture(tc, chatd_start, chatd_stop);
     tcase_add_test(tc, test_chatd_window);
     tcase_add_test(tc, test_chatd_open_loop);
+    tcase_add_test(tc, test_chatd_port_list);
     tcase_add_test(tc, test_chatd_rate);
     tcase_add_test(tc, test_chatd_idle);
     tcase_set_timeout(tc, 15);

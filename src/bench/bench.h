@@ -17,10 +17,12 @@ enum bench_proto {
     BENCH_REDIS                 /* RESP: SUBSCRIBE / PUBLISH */
 };
 
+#define BENCH_PORTS_MAX 16      /* -p PORT,PORT,...: servers to spread over */
+
 struct bench_conf {
     enum bench_proto proto;
     const char *host;
-    const char *port;
+    const char *port;           /* one port, or several joined by commas */
     const char *channel;        /* redis channel */
     long   clients;             /* -c: receiving connections */
     long   senders;             /* -s: 0 for the idle mode */

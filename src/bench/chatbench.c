@@ -38,7 +38,8 @@ usage(FILE *f)
 "latency, loss.  See chatbench(1).\n\n"
 "Options:\n"
 "  -H, --host HOST        server address (default 127.0.0.1)\n"
-"  -p, --port PORT        server port (default 7777)\n"
+"  -p, --port PORT[,...]  server port (default 7777); with several, the\n"
+"                         clients are spread over them in turn\n"
 "      --protocol P       chat (default) or redis\n"
 "  -c, --clients N        receiving clients (default 10)\n"
 "  -s, --senders S        clients that also send (default 1; 0: idle mode)\n"
@@ -83,6 +84,30 @@ parse_long(const char *opt, const char *arg, long min, long max)
         bad_usage("%s: '%s' is not a whole number from %ld to %ld", opt,
                   arg, min, max);
     return v;
+}
+
+/*
+ * Check -p's PORT[,PORT...] (clients are spread over the ports in turn,
+ * for the nodes of a cluster), or exit 2.
+ */
+static void
+parse_ports(const char *arg)
+{
+    char buf[256], *p, *save = NULL;
+    int n = 0;
+
+    if (arg[0] == '\0')
+        bad_usage("-p/--port: '' is not a whole number from 1 to 65535");
+    if (strlen(arg) >= sizeof(buf))
+        bad_usage("-p/--port: '%s' is too long", arg);
+    snprintf(buf, sizeof(buf), "%s", arg);
+    if (buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,"))
+        bad_usage("-p/--port: '%s' has an empty port", arg);
+    for (p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        parse_long("-p/--port", p, 1, 65535);
+        if (++n > BENCH_PORTS_MAX)
+            bad_usage("-p/--port: at most %d ports", BENCH_PORTS_MAX);
+    }
 }
 
 /* Parse a number greater than 0 and at most max for opt, or exit 2. */
@@ -139,7 +164,7 @@ parse_args(int argc, char **argv, struct bench_conf *c)
             c->host = optarg;
             break;
         case 'p':
-            parse_long("-p/--port", optarg, 1, 65535);
+            parse_ports(optarg);
             c->port = optarg;
             break;
         case OPT_PROTOCOL:

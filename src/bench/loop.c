@@ -89,7 +89,8 @@ struct track {
 static struct {
     const struct bench_conf *conf;
     struct bench_result *res;
-    struct addrinfo *ai;
+    struct addrinfo *ai[BENCH_PORTS_MAX];   /* one per -p port */
+    size_t nai;
     int epfd, timerfd;
     struct conn *conn;
     size_t nconn;
@@ -575,8 +576,11 @@ conn_open(struct conn *c)
     struct epoll_event ev;
     int fd;
 
-    fd = socket(B.ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                B.ai->ai_protocol);
+    /* Connection i goes to port i mod the number of ports. */
+    const struct addrinfo *ai = B.ai[(size_t)(c - B.conn) % B.nai];
+
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                ai->ai_protocol);
     if (fd < 0) {
         fail("socket: %s", strerror(errno));
         return;
@@ -591,7 +595,7 @@ conn_open(struct conn *c)
         return;
     }
     c->events = EPOLLOUT;
-    if (connect(fd, B.ai->ai_addr, B.ai->ai_addrlen) < 0 &&
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
         errno != EINPROGRESS)
         fail("connect to %s port %s: %s", B.conf->host, B.conf->port,
              strerror(errno));
@@ -770,17 +774,26 @@ run_done(uint64_t now)
 
 /* ------------------------------------------------------------ setup */
 
-/* Resolve the server address: the first result that getaddrinfo gives. */
+/*
+ * Resolve the server address for each port of -p (a comma-separated
+ * list): the first result getaddrinfo gives for each.
+ */
 static int
 resolve(void)
 {
     struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
                               .ai_flags = AI_NUMERICSERV };
-    int rc = getaddrinfo(B.conf->host, B.conf->port, &hints, &B.ai);
+    char ports[256], *p, *save = NULL;
 
-    if (rc != 0) {
-        fail("%s port %s: %s", B.conf->host, B.conf->port, gai_strerror(rc));
-        return -1;
+    snprintf(ports, sizeof(ports), "%s", B.conf->port);
+    for (p = strtok_r(ports, ",", &save); p && B.nai < BENCH_PORTS_MAX;
+         p = strtok_r(NULL, ",", &save)) {
+        int rc = getaddrinfo(B.conf->host, p, &hints, &B.ai[B.nai]);
+        if (rc != 0) {
+            fail("%s port %s: %s", B.conf->host, p, gai_strerror(rc));
+            return -1;
+        }
+        B.nai++;
     }
     return 0;
 }
@@ -854,8 +867,8 @@ teardown(void)
     free(B.pump);
     free(B.rbuf);
     free(B.pub_prefix);
-    if (B.ai != NULL)
-        freeaddrinfo(B.ai);
+    for (size_t i = 0; i < B.nai; i++)
+        freeaddrinfo(B.ai[i]);
     if (B.timerfd >= 0)
         close(B.timerfd);
     if (B.epfd >= 0)
