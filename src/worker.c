@@ -635,16 +635,23 @@ flush_clients(struct worker *w)
     }
 }
 
-/* Publish, deliver and close until nothing is left to do. */
+/*
+ * Take new sockets, publish, deliver and close until nothing is left to
+ * do.  The order matters:
+ *  - the mailbox before new sockets, so a client accepted after a SIGHUP
+ *    is served under the configuration (MBOX_CONF) posted before it;
+ *  - new sockets before publishing, so a client's join notice is numbered
+ *    before its welcome can go out: whoever joins after it hears of it
+ *    through the welcome's count and /who, never as a join notice.
+ */
 static void
 settle(struct worker *w)
 {
+    drain_mailbox(w);
+    accept_clients(w, worker_now_ms());
     do {
         hub_publish(&w->outbox, w->index);
         drain_mailbox(w);
-        /* After the mailbox: a new client is served under the
-         * configuration (MBOX_CONF) posted before it was accepted. */
-        accept_clients(w, worker_now_ms());
         flush_clients(w);
         while (w->closeq != NULL) {
             struct client *c = w->closeq;

@@ -136,6 +136,28 @@ START_TEST(test_welcome_and_join_notice)
 }
 END_TEST
 
+/*
+ * Whoever joins right after someone never hears of them as a join: the
+ * earlier client's notice is numbered before its welcome goes out (a
+ * race between the workers, seen under ASan in CI).
+ */
+START_TEST(test_issue_join_notice_before_welcome)
+{
+    for (int round = 0; round < 50; round++) {
+        char na[32], nb[32], notice[64];
+        struct hconn *a = join(na);
+        struct hconn *b = join(nb);
+
+        snprintf(notice, sizeof(notice), "*** %s has joined", na);
+        while (hconn_line(b, line, sizeof(line), 20) == 1)
+            ck_assert_msg(strcmp(line, notice) != 0,
+                          "round %d: %s told of %s joining", round, nb, na);
+        hconn_close(a);
+        hconn_close(b);
+    }
+}
+END_TEST
+
 START_TEST(test_public_message_not_echoed)
 {
     struct hconn *a = join_as("alice");
@@ -816,6 +838,7 @@ server_suite(void)
     tcase_add_unchecked_fixture(tc, start_default, stop);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_welcome_and_join_notice);
+    tcase_add_test(tc, test_issue_join_notice_before_welcome);
     tcase_add_test(tc, test_public_message_not_echoed);
     tcase_add_test(tc, test_double_slash_and_crlf);
     tcase_add_test(tc, test_nick_change_and_errors);
