@@ -9,34 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanline.h"
 #include "proto.h"
 #include "settings.h"
-
-/* Is s (n bytes) valid UTF-8 with no control characters but TAB? */
-static int
-clean_utf8(const char *str, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)str;
-
-    for (size_t i = 0; i < n;) {
-        if (s[i] < 0x80) {
-            if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7F)
-                return 0;
-            i++;
-            continue;
-        }
-        size_t k = s[i] >= 0xF0 ? 4 : s[i] >= 0xE0 ? 3 : 2;
-        if (s[i] < 0xC2 || s[i] > 0xF4 || i + k > n)
-            return 0;
-        if (s[i] == 0xC2 && s[i + 1] <= 0x9F)
-            return 0;
-        for (size_t j = 1; j < k; j++)
-            if ((s[i + j] & 0xC0) != 0x80)
-                return 0;
-        i += k;
-    }
-    return 1;
-}
 
 /*
  * Fuzzer find 1: a line of invalid bytes tripled in size when sanitized

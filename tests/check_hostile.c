@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "cleanline.h"
 #include "harness.h"
 #include "proto.h"
 
@@ -57,38 +58,13 @@ rss_checked(void)
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
 
-/* Is s clean: valid UTF-8, no control characters but TAB, no C1? */
+/* Is s a line chatd may relay (cleanline.h), not over max-line? */
 static int
-clean_line(const char *str)
+clean_line(const char *s)
 {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t n = strlen(str);
+    size_t n = strlen(s);
 
-    if (n > MAX_LINE + PROTO_PREFIX_MAX)
-        return 0;
-    for (size_t i = 0; i < n;) {
-        if (s[i] < 0x80) {
-            if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7F)
-                return 0;
-            i++;
-            continue;
-        }
-        size_t k = s[i] >= 0xF0 ? 4 : s[i] >= 0xE0 ? 3 : 2;
-        if (s[i] < 0xC2 || s[i] > 0xF4 || i + k > n)
-            return 0;
-        if (s[i] == 0xC2 && s[i + 1] <= 0x9F)
-            return 0;
-        if ((s[i] == 0xE0 && s[i + 1] < 0xA0) ||
-            (s[i] == 0xED && s[i + 1] > 0x9F) ||
-            (s[i] == 0xF0 && s[i + 1] < 0x90) ||
-            (s[i] == 0xF4 && s[i + 1] > 0x8F))
-            return 0;
-        for (size_t j = 1; j < k; j++)
-            if ((s[i + j] & 0xC0) != 0x80)
-                return 0;
-        i += k;
-    }
-    return 1;
+    return n <= MAX_LINE + PROTO_PREFIX_MAX && clean_utf8(s, n);
 }
 
 /*

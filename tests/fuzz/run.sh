@@ -52,7 +52,8 @@ EOH
 
 san="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 flags="-g -O1 -std=gnu11 -pthread -Wall -Wextra -Wno-unused-parameter"
-# Every source but main's; the cluster's stub instead of the hiredis link.
+# Every source but main's; cluster_none.c (the build without hiredis)
+# stands in for the Redis link.
 srcs=$(ls "$top"/src/*.c | grep -v -e '/chatd\.c$' -e '/cluster\.c$')
 
 printf 'int LLVMFuzzerTestOneInput(const char *d, long n)\n{ return 0; }\n' \
