@@ -444,14 +444,7 @@ END_TEST
 static void *
 send_lines(void *arg)
 {
-    struct hconn *c = arg;
-
-    for (int i = 0; i < ORDER_LINES; i++) {
-        if (hconn_send(c, "m %d\n", i) < 0)
-            break;
-        if (i % 10 == 9)
-            usleep(1000);
-    }
+    hconn_send_numbered(arg, ORDER_LINES);
     return NULL;
 }
 

@@ -442,6 +442,22 @@ hconn_closed(struct hconn *c, int ms)
 }
 
 /*
+ * Send "m 0" to "m N-1", one line each, pausing 1 ms after every ten so
+ * that concurrent senders interleave.  Returns 0, or -1 on a write error.
+ */
+int
+hconn_send_numbered(struct hconn *c, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (hconn_send(c, "m %d\n", i) < 0)
+            return -1;
+        if (i % 10 == 9)
+            usleep(1000);
+    }
+    return 0;
+}
+
+/*
  * Take a nickname and wait for the confirmation.  A name still held by a
  * client of an earlier test that the server has not seen leave yet (its
  * worker may be another) is asked for again, for up to H_TIMEOUT_MS.

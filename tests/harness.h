@@ -47,6 +47,7 @@ void  hconn_close(struct hconn *c);
 int   hconn_send(struct hconn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int   hconn_write(struct hconn *c, const void *data, size_t len);
+int   hconn_send_numbered(struct hconn *c, int n);
 int   hconn_line(struct hconn *c, char *out, size_t cap, int ms);
 int   hconn_expect(struct hconn *c, const char *needle, char *out,
                    size_t cap, int ms);
