@@ -541,6 +541,26 @@ answer_claim(struct cl_item *it, int result)
     hub_post(&e);
 }
 
+/*
+ * Refreshing it->nick found the key held by another node: two nodes gave
+ * out one name while split.  The other node keeps it; the local user who
+ * has it is told, through its worker's mailbox, to take a guest name.
+ * Cluster thread; no lock held.
+ */
+static void
+give_up_nick(struct cl_item *it)
+{
+    char real[PROTO_NICK_MAX + 1];
+    uint64_t id;
+    int worker;
+
+    if (hub_lookup(it->nick, &id, &worker, real) < 0)
+        return;                     /* gone or renamed meanwhile */
+    it->client = id;
+    it->worker = worker;
+    answer_claim(it, CLUSTER_CLAIM_LOST);
+}
+
 /* A warning, at most one a second (hostile input must not flood logs). */
 static int
 may_warn(void)
@@ -795,8 +815,9 @@ read_reply(struct cl_item *it)
     case ITEM_REFRESH:
         if (good && r->integer == 0) {
             count(&cl.conflicts, 1);
-            log_warnx("nickname %s is also registered by another "
-                      "node", it->nick);
+            log_warnx("nickname %s is registered by another node: the "
+                      "local user gives it up", it->nick);
+            it->result = CLUSTER_CLAIM_LOST;
         }
         break;
     case ITEM_RELEASE:
@@ -854,6 +875,8 @@ process_queue(int64_t now)
         if (it->kind == ITEM_CLAIM)
             answer_claim(it, it->answered ? it->result
                                           : CLUSTER_CLAIM_DOWN);
+        if (it->kind == ITEM_REFRESH && it->result == CLUSTER_CLAIM_LOST)
+            give_up_nick(it);
         item_free(it);
     }
     if (err[0])

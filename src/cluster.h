@@ -22,7 +22,10 @@
 enum {
     CLUSTER_CLAIM_OK,           /* the nickname is this node's */
     CLUSTER_CLAIM_TAKEN,        /* another node has it */
-    CLUSTER_CLAIM_DOWN          /* the link went down: try again later */
+    CLUSTER_CLAIM_DOWN,         /* the link went down: try again later */
+    CLUSTER_CLAIM_LOST          /* a name in use here turned out to be
+                                   another node's (after a split): the
+                                   local user must give it up */
 };
 
 struct cluster_conf {

@@ -172,6 +172,16 @@ command_claimed(struct worker *w, struct client *c, const char *name,
     case CLUSTER_CLAIM_TAKEN:
         worker_error(w, c, "nickname is already in use: %s", name);
         break;
+    case CLUSTER_CLAIM_LOST: {
+        char guest[PROTO_NICK_MAX + 1];
+        if (!proto_nick_equal(c->nick, name))
+            break;                  /* renamed meanwhile */
+        worker_notice(w, c, "nickname %s is also in use on another "
+                      "server, which had it first", name);
+        hub_guest_name(guest);
+        rename_client(w, c, guest);
+        break;
+    }
     default:
         worker_error(w, c, "cluster link down: nicknames cannot change "
                      "until it is back, try again later");

@@ -424,6 +424,15 @@ hub_nick(struct hub_user *u, const char *nick, char *old,
     return 0;
 }
 
+/* A fresh guest name for a user who must give up theirs.  Any thread. */
+void
+hub_guest_name(char *nick)
+{
+    pthread_mutex_lock(&hub.lock);
+    guest_nick(nick);
+    pthread_mutex_unlock(&hub.lock);
+}
+
 /*
  * Find nick.  Returns 0 and sets *id, *worker and real (its spelling,
  * PROTO_NICK_MAX + 1 bytes), or -1 when nobody has that name.

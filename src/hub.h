@@ -39,6 +39,7 @@ void hub_leave(struct hub_user *u, const char *reason,
 int  hub_nick(struct hub_user *u, const char *nick, char *old,
               struct mbox_vec *outbox, const char **why);
 int  hub_lookup(const char *nick, uint64_t *id, int *worker, char *real);
+void hub_guest_name(char *nick);
 void hub_who(void (*emit)(void *arg, const char *line), void *arg);
 size_t hub_count(void);
 void hub_publish(struct mbox_vec *outbox, int self);

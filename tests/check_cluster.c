@@ -735,6 +735,36 @@ START_TEST(test_bad_options)
 }
 END_TEST
 
+/*
+ * After a split two nodes may have given out one name; once the link is
+ * whole, the node that finds the name's key held by the other (at its
+ * next refresh, within 10 s) renames its user to a guest name and says
+ * why.  The split is staged by handing the key to n2 in Redis.
+ */
+START_TEST(test_nick_conflict_after_split)
+{
+    struct hconn *a = join_at(0, "splitnick");
+    struct hconn *b = join_at(1, NULL);
+    const char *argv[] = { "SET", "chatd:nick:splitnick", "n2" };
+
+    ck_assert_int_eq(redis_cmd(rds.port, 3, argv), 0);
+    ck_assert_int_eq(hconn_expect(a, "nickname splitnick is also in use "
+                                  "on another server", NULL, 0, 15000), 1);
+    ck_assert_int_eq(hconn_expect(a, "*** you are now known as guest",
+                                  NULL, 0, T), 1);
+    ck_assert_int_eq(hconn_expect(b, "*** splitnick is now known as guest",
+                                  NULL, 0, T), 1);
+    /* The name stays n2's: nobody on n1 may take it back. */
+    hconn_send(a, "/nick splitnick\n");
+    ck_assert_int_eq(hconn_expect(a, "*** error: nickname is already in "
+                                  "use: splitnick", NULL, 0, T), 1);
+    ck_assert_int_eq(hserver_signal(&node[0], SIGUSR1), 0);
+    ck_assert(hserver_wait_log(&node[0], "nick_conflicts=1", T));
+    hconn_close(a);
+    hconn_close(b);
+}
+END_TEST
+
 static Suite *
 cluster_suite(int with_redis)
 {
@@ -765,6 +795,12 @@ cluster_suite(int with_redis)
     tcase_add_unchecked_fixture(tc, up2, cluster_down);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_redis_restart);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("Split");
+    tcase_add_unchecked_fixture(tc, up2, cluster_down);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_nick_conflict_after_split);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("NodeDeath");
