@@ -551,7 +551,7 @@ main(int argc, char **argv)
 
     hub_init(s.workers, s.max_clients, s.history);
     if (s.cluster_url) {
-        cc.port = s.port;
+        cc.port = port;                 /* the bound one, not 0 */
         cluster_start(&cc);
     }
     workers = xcalloc((size_t)s.workers, sizeof(*workers));

@@ -113,9 +113,12 @@ struct cl_item {
     char            owner[CLWIRE_NAME_MAX + 1];     /* RELEASE */
 };
 
+/* A node's nicknames: an array, and an index on the folded name. */
 struct roster {
     char          (*v)[PROTO_NICK_MAX + 1];
     size_t          n, cap;
+    uint32_t       *idx;        /* open addressing: 0 free, else i + 1 */
+    size_t          icap;       /* power of two, at least 2 * n */
 };
 
 struct cl_node {
@@ -156,6 +159,7 @@ static struct {
     redisContext   *pub, *sub;
     int             subscribed, ever_up, fails;
     int64_t         next_try, backoff, next_hb, next_refresh;
+    int             twin;       /* another live node has our name */
     int64_t         last_rx, up_since, warn_ms;
     uint64_t        echo_seq;           /* last own message seen back */
     char          (*lost)[CLWIRE_NAME_MAX + 1];  /* nodes timed out */
@@ -176,12 +180,54 @@ count(atomic_ulong *c, unsigned long n)
 /* Rosters (lock held, or the node is the cluster thread's)            */
 /* ------------------------------------------------------------------ */
 
+static size_t
+roster_hash(const char *nick)
+{
+    char fold[PROTO_NICK_MAX + 1];
+    size_t h = 5381;
+
+    proto_nick_fold(nick, fold);
+    for (const unsigned char *p = (const unsigned char *)fold; *p; p++)
+        h = h * 33 + *p;
+    return h;
+}
+
+/* Put entry i into the index (there is room). */
+static void
+roster_index(struct roster *r, size_t i)
+{
+    size_t j = roster_hash(r->v[i]) & (r->icap - 1);
+
+    while (r->idx[j] != 0)
+        j = (j + 1) & (r->icap - 1);
+    r->idx[j] = (uint32_t)i + 1;
+}
+
+/* Rebuild the index with room for at least twice the entries. */
+static void
+roster_reindex(struct roster *r)
+{
+    size_t icap = 64;
+
+    while (icap < 2 * (r->n + 1))
+        icap *= 2;
+    free(r->idx);
+    r->idx = xcalloc(icap, sizeof(*r->idx));
+    r->icap = icap;
+    for (size_t i = 0; i < r->n; i++)
+        roster_index(r, i);
+}
+
+/* Index of nick (any case) in r, or -1.  O(1) on average. */
 static ssize_t
 roster_find(const struct roster *r, const char *nick)
 {
-    for (size_t i = 0; i < r->n; i++)
-        if (proto_nick_equal(r->v[i], nick))
-            return (ssize_t)i;
+    if (r->icap == 0)
+        return -1;
+    for (size_t j = roster_hash(nick) & (r->icap - 1); r->idx[j] != 0;
+         j = (j + 1) & (r->icap - 1))
+        if (proto_nick_equal(r->v[r->idx[j] - 1], nick))
+            return (ssize_t)r->idx[j] - 1;
     return -1;
 }
 
@@ -201,21 +247,30 @@ roster_add(struct roster *r, const char *nick)
         r->v = xrealloc(r->v, r->cap * sizeof(*r->v));
     }
     snprintf(r->v[r->n++], sizeof(r->v[0]), "%s", nick);
+    if (2 * r->n > r->icap)
+        roster_reindex(r);
+    else
+        roster_index(r, r->n - 1);
 }
 
+/* Remove nick: the last entry takes its place and the index is rebuilt
+ * (a leave costs O(n); finding and adding stay O(1)). */
 static void
 roster_del(struct roster *r, const char *nick)
 {
     ssize_t i = roster_find(r, nick);
 
-    if (i >= 0)
-        memcpy(r->v[i], r->v[--r->n], sizeof(r->v[0]));
+    if (i < 0)
+        return;
+    memcpy(r->v[i], r->v[--r->n], sizeof(r->v[0]));
+    roster_reindex(r);
 }
 
 static void
 roster_free(struct roster *r)
 {
     free(r->v);
+    free(r->idx);
     memset(r, 0, sizeof(*r));
 }
 
@@ -918,6 +973,19 @@ chunk_add(void *arg, const char *nick)
                                 sizeof(ch->buf) - ch->len, " %s", nick);
 }
 
+/* hub_each() callback: give up a user's key on shutdown (hub.lock held;
+ * the release script deletes it only while it is still ours). */
+static void
+release_add(void *arg, const char *nick)
+{
+    if (nick == NULL || clwire_guest_name(nick))
+        return;
+    pthread_mutex_lock(&cl.lock);
+    if (cl.up)
+        release_locked(nick, cl.node);
+    pthread_mutex_unlock(&cl.lock);
+}
+
 /* hub_each() callback: keep a user's key (hub.lock held). */
 static void
 refresh_add(void *arg, const char *nick)
@@ -1005,9 +1073,20 @@ own_echo(const struct clwire *m)
 {
     if (m->run != cl.run) {
         count(&cl.dropped, 1);
-        if (may_warn())
-            log_warnx("another node calls itself %s: give each "
-                      "node its own --node-name", cl.node);
+        if (m->type != 'H') {
+            if (may_warn())
+                log_warnx("dropped a message in this node's name (%s) "
+                          "from another run", cl.node);
+            return;
+        }
+        /* A heartbeat: a live twin, not a replay.  Both nodes would
+         * drop each other's messages as echoes and share nicknames.
+         * Leave the cluster, loudly, and stay out: the clients are
+         * told the link is down. */
+        cl.twin = 1;
+        log_warnx("another node calls itself %s: leaving the cluster; "
+                  "give each node its own --node-name and restart",
+                  cl.node);
         return;
     }
     if (m->seq <= cl.echo_seq)
@@ -1265,7 +1344,7 @@ cluster_main(void *arg)
                                  { .fd = -1, .events = POLLIN } };
         uint64_t n;
 
-        if (cl.sub == NULL && now >= cl.next_try)
+        if (cl.sub == NULL && now >= cl.next_try && !cl.twin)
             link_connect(now);
         if (cl.sub != NULL)
             pfd[1].fd = cl.sub->fd;
@@ -1277,11 +1356,15 @@ cluster_main(void *arg)
         now = worker_now_ms();
         if (cl.sub != NULL && (pfd[1].revents & (POLLIN | POLLERR | POLLHUP)))
             read_sub(now);
+        if (cl.twin && cl.sub != NULL)
+            link_down("another node has this node's name", now);
         process_queue(now);
         timers(now);
     }
-    /* Say goodbye, so that the others announce our users' leaves now. */
+    /* Say goodbye, so that the others announce our users' leaves now,
+     * and free our users' nicknames for them at once. */
     if (cluster_link_up()) {
+        hub_each(release_add, NULL);
         enqueue_raw(hub_wire("Q"));
         process_queue(worker_now_ms());
     }

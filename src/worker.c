@@ -571,7 +571,9 @@ drain_mailbox(struct worker *w)
             c = find_client(w, e->to);
             command_claimed(w, c, e->msg->data, e->result);
             msg_unref(e->msg);
-            if (c != NULL && c->claiming) {
+            /* A lost name is news, not the answer to a pending claim. */
+            if (c != NULL && c->claiming &&
+                e->result != CLUSTER_CLAIM_LOST) {
                 c->claiming = 0;
                 if (!c->closing)
                     run_lines(w, c, worker_now_ms());

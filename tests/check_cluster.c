@@ -765,6 +765,70 @@ START_TEST(test_nick_conflict_after_split)
 }
 END_TEST
 
+/*
+ * Two nodes with one name would drop each other's messages as their own
+ * echoes: a silent split.  The first to hear the other's heartbeat leaves
+ * the cluster, says so in its log, tells its clients the link is down and
+ * stays out.  (A single stray message in its name, as in the garbage
+ * test, is only dropped.)
+ */
+/*
+ * A node stopped cleanly gives up its users' nicknames at once: another
+ * node's user can take one right away, not only once the key expires.
+ */
+START_TEST(test_clean_stop_frees_nicks)
+{
+    struct hconn *a = join_at(1, "leaver");
+    struct hconn *b = join_at(0, NULL);
+
+    ck_assert_int_eq(hserver_signal(&node[1], SIGTERM), 0);
+    expect(b, "*** leaver has left");
+    hconn_send(b, "/nick leaver\n");
+    ck_assert_int_eq(hconn_expect(b, "*** you are now known as leaver",
+                                  NULL, 0, T), 1);
+    hconn_close(a);
+    hconn_close(b);
+}
+END_TEST
+
+/* Redis and two nodes that are both called "twin". */
+static void
+up_twins(void)
+{
+    char url[64];
+    const char *args[] = { "--rate", "0", "--cluster", url, "--node-name",
+                           "twin", NULL };
+
+    ck_assert_msg(redis_start(&rds, 0) == 0, "redis-server did not start");
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", rds.port);
+    nnodes = 2;
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(hserver_start(&node[i], args), 0);
+        ck_assert(hserver_wait_log(&node[i], "link up", 10000));
+    }
+}
+
+START_TEST(test_twin_node_names)
+{
+    struct hconn *c[2];
+    int left = -1;
+
+    for (int i = 0; i < 2; i++)
+        c[i] = join_at(i, NULL);
+    /* Heartbeats come at once on link-up, then every 5 s. */
+    for (long end = h_now_ms() + 15000; left < 0 && h_now_ms() < end;
+         usleep(20000))
+        for (int i = 0; i < 2 && left < 0; i++)
+            if (hserver_wait_log(&node[i], "another node calls itself "
+                                 "twin: leaving the cluster", 0))
+                left = i;
+    ck_assert_msg(left >= 0, "neither twin noticed the other");
+    expect(c[left], "*** cluster link down");
+    for (int i = 0; i < 2; i++)
+        hconn_close(c[i]);
+}
+END_TEST
+
 static Suite *
 cluster_suite(int with_redis)
 {
@@ -801,6 +865,18 @@ cluster_suite(int with_redis)
     tcase_add_unchecked_fixture(tc, up2, cluster_down);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_nick_conflict_after_split);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("CleanStop");
+    tcase_add_unchecked_fixture(tc, up2, cluster_down);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_clean_stop_frees_nicks);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("Twins");
+    tcase_add_unchecked_fixture(tc, up_twins, cluster_down);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_twin_node_names);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("NodeDeath");
