@@ -46,6 +46,22 @@ client_free(struct client *c)
     free(c);
 }
 
+/*
+ * Entries trimmed from the log were never c's to send: each entry c had
+ * to pass kept its pending count above zero until c passed it.  So a
+ * cursor left behind the tail (c was not flushed while other clients'
+ * direct lines came and went) moves up to it, and never reads a slot the
+ * ring has reused.
+ */
+static void
+catch_up(struct client *c, struct sendlog *log)
+{
+    if (c->cur < log->tail) {
+        c->cur = log->tail;
+        c->off = 0;
+    }
+}
+
 /* Is log entry e for c? */
 static int
 relevant(const struct client *c, const struct sendlog_entry *e)
@@ -108,6 +124,7 @@ client_flush(struct client *c, struct sendlog *log, uint64_t *lines,
 {
     struct iovec iov[CLIENT_IOV];
 
+    catch_up(c, log);
     while (!c->blocked) {
         size_t niov = 0, total = 0;
         uint32_t off = c->off;
@@ -148,6 +165,7 @@ client_flush(struct client *c, struct sendlog *log, uint64_t *lines,
 void
 client_pass_all(struct client *c, struct sendlog *log)
 {
+    catch_up(c, log);
     while (c->cur < log->head)
         pass(c, sendlog_at(log, c->cur));
 }
@@ -158,8 +176,9 @@ client_pass_all(struct client *c, struct sendlog *log)
  * it has sent of the line at the cursor.
  */
 uint64_t
-client_backlog(const struct client *c, struct sendlog *log)
+client_backlog(struct client *c, struct sendlog *log)
 {
+    catch_up(c, log);
     return log->bcum - sendlog_bcum_at(log, c->cur) + c->direct_bytes -
            c->off;
 }

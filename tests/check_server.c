@@ -724,6 +724,43 @@ START_TEST(test_sigterm_with_clients)
 }
 END_TEST
 
+/*
+ * A bystander's cursor must not fall behind the send log's tail while
+ * other clients' direct lines come and go: once more of them than the
+ * ring holds had passed, it read reused slots and got the next public
+ * line twice (and the log stopped trimming).  Found in review.
+ */
+START_TEST(test_issue_stale_cursor)
+{
+    struct hserver s2;
+    const char *args[] = { "-w", "1", "--rate", "0", NULL };
+    struct hconn *a, *b, *c;
+
+    ck_assert_int_eq(hserver_start(&s2, args), 0);
+    a = hconn_join(s2.port, NULL, 0);
+    b = hconn_join(s2.port, NULL, 0);
+    c = hconn_join(s2.port, NULL, 0);
+    ck_assert(a && b && c);
+    ck_assert(hconn_nick(c, "carol"));
+    hconn_silent(b, 100);                   /* b's notices, read */
+    for (int i = 0; i < 8; i++) {           /* 72 direct lines > 64 */
+        hconn_send(a, "/help\n");
+        ck_assert_int_eq(hconn_expect(a, "/help            this list", NULL,
+                                      0, T), 1);
+    }
+    hconn_send(c, "hello-from-carol\n");
+    ck_assert_int_eq(hconn_expect(b, "<carol> hello-from-carol", NULL, 0, T),
+                     1);
+    while (hconn_line(b, line, sizeof(line), 300) == 1)
+        ck_assert_msg(strstr(line, "hello-from-carol") == NULL,
+                      "delivered twice");
+    hconn_close(a);
+    hconn_close(b);
+    hconn_close(c);
+    ck_assert_int_eq(hserver_stop(&s2), 0);
+}
+END_TEST
+
 static int
 run_chatd(const char *a1, const char *a2, const char *a3, char *out,
           size_t cap)
@@ -871,6 +908,7 @@ server_suite(void)
     tc = tcase_create("Process");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_sigterm_with_clients);
+    tcase_add_test(tc, test_issue_stale_cursor);
     tcase_add_test(tc, test_options_bad_values);
     tcase_add_test(tc, test_options_help_version);
     tcase_add_test(tc, test_motd_shown);
