@@ -184,6 +184,18 @@ client_backlog(struct client *c, struct sendlog *log)
 }
 
 /*
+ * Bytes of the log, of every kind, that c keeps from being trimmed: all
+ * entries from its cursor on.  Only a client with an unsent line of its
+ * own (a blocked one, after a flush) keeps anything.
+ */
+uint64_t
+client_pinned(struct client *c, struct sendlog *log)
+{
+    catch_up(c, log);
+    return log->acum - sendlog_acum_at(log, c->cur) - c->off;
+}
+
+/*
  * Token bucket: refill at `rate` tokens per second up to `burst`, then
  * take one.  Returns 1 if a token was taken, or 0 and sets c->wake_ms to
  * when the next one is due.  rate 0 means no limit.

@@ -58,6 +58,7 @@ int      client_flush(struct client *c, struct sendlog *log,
                       uint64_t *lines, uint64_t *bytes);
 void     client_pass_all(struct client *c, struct sendlog *log);
 uint64_t client_backlog(struct client *c, struct sendlog *log);
+uint64_t client_pinned(struct client *c, struct sendlog *log);
 int      client_take_token(struct client *c, int64_t now_ms, long rate,
                            long burst);
 

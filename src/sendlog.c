@@ -57,9 +57,11 @@ sendlog_append(struct sendlog *log, struct msg *m, uint64_t seq,
     e->from = from;
     e->to = to;
     e->bcum = log->bcum;
+    e->acum = log->acum;
     e->pending = pending;
     if (to == 0)
         log->bcum += m->len;
+    log->acum += m->len;
     log->head++;
 }
 

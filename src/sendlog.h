@@ -21,6 +21,7 @@ struct sendlog_entry {
     uint64_t    from;           /* broadcast: sender, excluded */
     uint64_t    to;             /* direct: recipient; broadcast: 0 */
     uint64_t    bcum;           /* broadcast bytes logged before it */
+    uint64_t    acum;           /* bytes of all kinds logged before it */
     uint32_t    pending;        /* clients still to pass it */
 };
 
@@ -30,6 +31,7 @@ struct sendlog {
     uint64_t              tail;         /* oldest entry kept */
     uint64_t              head;         /* index of the next entry */
     uint64_t              bcum;         /* broadcast bytes ever logged */
+    uint64_t              acum;         /* all bytes ever logged */
 };
 
 void sendlog_init(struct sendlog *log);
@@ -50,6 +52,20 @@ static inline uint64_t
 sendlog_bcum_at(struct sendlog *log, uint64_t i)
 {
     return i < log->head ? sendlog_at(log, i)->bcum : log->bcum;
+}
+
+/* All bytes logged before entry i (i may be head). */
+static inline uint64_t
+sendlog_acum_at(struct sendlog *log, uint64_t i)
+{
+    return i < log->head ? sendlog_at(log, i)->acum : log->acum;
+}
+
+/* Bytes the log holds now. */
+static inline uint64_t
+sendlog_bytes(struct sendlog *log)
+{
+    return log->acum - sendlog_acum_at(log, log->tail);
 }
 
 #endif

@@ -638,6 +638,31 @@ flush_clients(struct worker *w)
 }
 
 /*
+ * The log holds more than sendq bytes: cut the blocked clients that keep
+ * more than that from being trimmed.  A client's own backlog counts its
+ * broadcasts and its direct lines only; one that stops reading while the
+ * others exchange only direct lines (replies, /msg) would otherwise hold
+ * the log, and memory, growing for good.
+ */
+static void
+cut_pinning(struct worker *w)
+{
+    uint64_t limit = (uint64_t)w->conf->sendq;
+
+    if (sendlog_bytes(&w->log) <= limit)
+        return;
+    for (struct client *c = w->clients; c != NULL; c = c->next) {
+        if (c->closing || !c->blocked || client_pinned(c, &w->log) <= limit)
+            continue;
+        log_warnx("client %llu (%s) %s: holding over %ld bytes of the "
+                  "send log, closing", (unsigned long long)c->id, c->addr,
+                  c->nick, w->conf->sendq);
+        count(&w->stats.slow, 1);
+        worker_close(w, c, "too slow: send queue full");
+    }
+}
+
+/*
  * Take new sockets, publish, deliver and close until nothing is left to
  * do.  The order matters:
  *  - the mailbox before new sockets, so a client accepted after a SIGHUP
@@ -655,6 +680,8 @@ settle(struct worker *w)
         hub_publish(&w->outbox, w->index);
         drain_mailbox(w);
         flush_clients(w);
+        sendlog_trim(&w->log);
+        cut_pinning(w);
         while (w->closeq != NULL) {
             struct client *c = w->closeq;
             w->closeq = c->dnext;

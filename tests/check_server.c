@@ -761,6 +761,59 @@ START_TEST(test_issue_stale_cursor)
 }
 END_TEST
 
+static void *
+drain_socket(void *arg)
+{
+    struct hconn *c = arg;
+    char buf[65536];
+
+    while (recv(c->fd, buf, sizeof(buf), 0) > 0)
+        ;
+    return NULL;
+}
+
+/*
+ * A client that stops reading while the others exchange only direct
+ * lines (here: /help) keeps the send log from being trimmed.  Its own
+ * backlog stays under sendq, but what it holds does not: it is cut once
+ * it holds more than sendq bytes of the log.  Found in review: memory
+ * grew without bound before.
+ */
+START_TEST(test_issue_log_pinned_by_stalled_client)
+{
+    struct hserver s2;
+    const char *args[] = { "-w", "1", "--rate", "0", "--sendq", "8M", NULL };
+    static char big[1001];
+    struct hconn *d, *a;
+    pthread_t th;
+
+    ck_assert_int_eq(hserver_start(&s2, args), 0);
+    d = hconn_join(s2.port, NULL, 0);
+    ck_assert_ptr_nonnull(d);
+    hconn_rcvbuf(d, 2048);
+    ck_assert(hconn_nick(d, "stalled"));
+    a = hconn_join(s2.port, NULL, 0);
+    ck_assert_ptr_nonnull(a);
+    pthread_create(&th, NULL, drain_socket, a);
+    memset(big, 'x', 999);
+    big[999] = '\n';
+    for (int i = 0; i < 6000; i++)          /* 6 MB: stalled is behind */
+        ck_assert_int_eq(hconn_write(a, big, 1000), 0);
+    /* ~13 MB of replies to a: with what the kernel took off stalled's
+     * 6 MB (up to 4 MB), the log it holds passes 8 MB. */
+    for (int i = 0; i < 30000; i++)
+        ck_assert_int_eq(hconn_write(a, "/help\n", 6), 0);
+    ck_assert_msg(hserver_wait_log(&s2, "stalled: holding over 8388608 "
+                                   "bytes of the send log", 20000),
+                  "the stalled client was never cut");
+    shutdown(a->fd, SHUT_RDWR);
+    pthread_join(th, NULL);
+    hconn_close(a);
+    hconn_close(d);
+    ck_assert_int_eq(hserver_stop(&s2), 0);
+}
+END_TEST
+
 static int
 run_chatd(const char *a1, const char *a2, const char *a3, char *out,
           size_t cap)
@@ -909,6 +962,7 @@ server_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_sigterm_with_clients);
     tcase_add_test(tc, test_issue_stale_cursor);
+    tcase_add_test(tc, test_issue_log_pinned_by_stalled_client);
     tcase_add_test(tc, test_options_bad_values);
     tcase_add_test(tc, test_options_help_version);
     tcase_add_test(tc, test_motd_shown);
