@@ -355,8 +355,16 @@ finish_client(struct worker *w, struct client *c)
         count(&w->stats.lines_out, lines);
         count(&w->stats.bytes_out, bytes);
     }
-    log_info("client %llu (%s) %s left: %s", (unsigned long long)c->id,
-             c->addr, c->nick, c->closing);
+    /* A quit reason is the client's text: not logged by default. */
+    if (strncmp(c->closing, "quit: ", 6) == 0) {
+        log_info("client %llu (%s) %s left: quit",
+                 (unsigned long long)c->id, c->addr, c->nick);
+        log_debug("client %llu (%s) %s left: %s",
+                  (unsigned long long)c->id, c->addr, c->nick, c->closing);
+    } else {
+        log_info("client %llu (%s) %s left: %s", (unsigned long long)c->id,
+                 c->addr, c->nick, c->closing);
+    }
     if (c->user) {
         hub_leave(c->user, c->closing, &w->outbox);
         cluster_release(c->nick);
@@ -430,24 +438,29 @@ on_readable(struct worker *w, struct client *c, int64_t now)
     run_lines(w, c, now);
 }
 
-/* Serve throttled clients whose next token is due; return the delay in
- * ms until the next one is (-1: none waiting). */
-static int
+/* Serve throttled clients whose next token is due. */
+static void
 serve_throttled(struct worker *w, int64_t now)
 {
-    int64_t next = -1;
     struct client *c, *tn;
 
     for (c = w->throttled; c != NULL; c = tn) {
         tn = c->tnext;
-        if (c->closing)
-            continue;
-        if (c->wake_ms <= now) {
+        if (!c->closing && c->wake_ms <= now) {
             unthrottle(w, c);
             run_lines(w, c, now);
         }
     }
-    for (c = w->throttled; c != NULL; c = c->tnext)
+}
+
+/* Milliseconds until a throttled client's next token is due (-1: none).
+ * Asked after settle(), which may throttle clients too. */
+static int
+throttle_timeout(struct worker *w, int64_t now)
+{
+    int64_t next = -1;
+
+    for (struct client *c = w->throttled; c != NULL; c = c->tnext)
         if (next < 0 || c->wake_ms - now < next)
             next = c->wake_ms > now ? c->wake_ms - now : 0;
     return (int)next;
@@ -698,10 +711,15 @@ stop_done(struct worker *w, int64_t now)
 {
     struct client *c;
 
-    if (now < w->stop_deadline)
+    /* Flush everyone first: a client with nothing of its own left is
+     * done even if its cursor lags behind other clients' lines. */
+    if (now < w->stop_deadline) {
         for (c = w->clients; c != NULL; c = c->next)
-            if (c->cur < w->log.head)
+            flush_client(w, c);
+        for (c = w->clients; c != NULL; c = c->next)
+            if (!c->closing && c->cur < w->log.head)
                 return 0;
+    }
     for (c = w->clients; c != NULL; c = c->next)
         worker_close(w, c, "server shutting down");
     settle(w);
@@ -749,8 +767,9 @@ worker_main(void *arg)
             else
                 mbox_clear(w->mb);  /* before the queue and mailbox */
         }
-        timeout = serve_throttled(w, now);
+        serve_throttled(w, now);
         settle(w);
+        timeout = throttle_timeout(w, worker_now_ms());
         if (w->stopping) {
             if (stop_done(w, now))
                 break;

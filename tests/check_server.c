@@ -289,6 +289,11 @@ START_TEST(test_quit_with_reason)
     hconn_send(a, "/quit gone fishing\n");
     ck_assert(hconn_closed(a, T));
     expect(b, "*** alice has left (quit: gone fishing)");
+    /* The reason is the client's text: the log says only "quit". */
+    ck_assert(hserver_wait_log(&srv, "alice left: quit", T));
+    char *log = hserver_log(&srv);
+    ck_assert_ptr_null(strstr(log, "gone fishing"));
+    free(log);
     hconn_close(a);
     hconn_close(b);
 }
