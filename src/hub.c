@@ -309,7 +309,7 @@ hub_outbox_direct(struct mbox_vec *outbox, struct msg *m, uint64_t to,
  * join notice for the others in outbox.  Fills in w (nickname, the
  * sequence number of the first broadcast the client must receive, and
  * references to the history).  Returns NULL when max-clients are already
- * connected or the server is stopping.
+ * connected or the server is stopping; w->refused then says which.
  */
 struct hub_user *
 hub_join(uint64_t id, int worker, struct hub_welcome *w,
@@ -320,6 +320,7 @@ hub_join(uint64_t id, int worker, struct hub_welcome *w,
     memset(w, 0, sizeof(*w));
     pthread_mutex_lock(&hub.lock);
     if ((long)hub.count >= hub.max_clients || hub.stopping) {
+        w->refused = hub.stopping ? "server shutting down" : "server full";
         pthread_mutex_unlock(&hub.lock);
         return NULL;
     }

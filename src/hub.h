@@ -25,6 +25,7 @@ struct hub_welcome {
     size_t        online;       /* users connected, itself included */
     struct msg  **history;      /* references, oldest first; caller frees */
     size_t        nhistory;
+    const char   *refused;      /* why hub_join() said no: the error */
 };
 
 void hub_init(int nworkers, long max_clients, long history);

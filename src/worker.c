@@ -497,9 +497,11 @@ accept_client(struct worker *w, int fd, int64_t now)
                    (size_t)w->conf->max_line);
     c->user = hub_join(c->id, w->index, &wel, &w->outbox);
     if (c->user == NULL) {
-        log_warnx("client %s refused: server full", c->addr);
+        char line[64];
+        log_warnx("client %s refused: %s", c->addr, wel.refused);
+        snprintf(line, sizeof(line), "*** error: %s\n", wel.refused);
         c->fd = -1;
-        refuse(fd, "*** error: server full\n");
+        refuse(fd, line);
         client_free(c);
         atomic_fetch_sub(&w->load, 1);
         return;

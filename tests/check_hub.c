@@ -74,6 +74,7 @@ START_TEST(test_join_guest_names_and_limit)
     ck_assert_str_eq(w2.nick, "guest2");
     ck_assert_uint_eq(w3.online, 3);
     ck_assert_ptr_null(hub_join(4, 1, &w4, &outbox));   /* full */
+    ck_assert_str_eq(w4.refused, "server full");
     ck_assert_uint_eq(hub_count(), 3);
     /* Join notices for the others, excluding the joiner. */
     ck_assert_uint_eq(outbox.len, 3);
@@ -230,6 +231,7 @@ START_TEST(test_shutdown_stops_everyone)
         ck_assert_uint_eq(taken.v[1].kind, MBOX_STOP);
     }
     ck_assert_ptr_null(hub_join(1, 0, &w, &outbox));
+    ck_assert_str_eq(w.refused, "server shutting down");
 }
 END_TEST
 
