@@ -644,22 +644,20 @@ free_contexts(void)
 }
 
 /*
- * Take the link down (why: for the log, or NULL when stopping): deliver
- * here what was in flight or queued, fail pending claims, tell the clients
- * and schedule a reconnection.
+ * hub_inject_with() callback for link_down(), hub.lock held: mark the link
+ * down and put the broadcasts in flight or queued into v (cl.batch) for
+ * local delivery, in their order; answer queued claims.  *arg: was the
+ * link up.
  */
 static void
-link_down(const char *why, int64_t now)
+take_down(void *arg, struct mbox_vec *v)
 {
     struct cl_item *list, *it, *next;
-    char reason[256];
-    int was_up;
+    int *was_up = arg;
 
-    snprintf(reason, sizeof(reason), "%s", why ? why : "stopping");
-    hub_inject(&cl.batch);
-    free_contexts();
+    (void)v;                        /* deliver_item() fills cl.batch */
     pthread_mutex_lock(&cl.lock);
-    was_up = cl.up;
+    *was_up = cl.up;
     cl.up = 0;
     atomic_store(&cl.link, 0);
     list = cl.outq;
@@ -683,6 +681,26 @@ link_down(const char *why, int64_t now)
             answer_claim(it, CLUSTER_CLAIM_DOWN);
         item_free(it);
     }
+}
+
+/*
+ * Take the link down (why: for the log, or NULL when stopping): deliver
+ * here what was in flight or queued, fail pending claims, tell the clients
+ * and schedule a reconnection.
+ */
+static void
+link_down(const char *why, int64_t now)
+{
+    char reason[256];
+    int was_up;
+
+    snprintf(reason, sizeof(reason), "%s", why ? why : "stopping");
+    hub_inject(&cl.batch);
+    free_contexts();
+    /* Going down and delivering what was in flight locally is one step
+     * for the workers: none publishes a newer line in between, which
+     * would go out locally ahead of an older one still in flight. */
+    hub_inject_with(take_down, &was_up, &cl.batch);
     if (was_up && why != NULL) {
         log_warnx("link to redis://%s:%d lost (%s): serving "
                   "this server's users only, reconnecting", cl.host,

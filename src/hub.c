@@ -619,6 +619,23 @@ hub_inject(struct mbox_vec *v)
 }
 
 /*
+ * Like hub_inject(), but fn first fills v while hub.lock is held, so no
+ * worker's hub_publish() comes between what fn decides and the delivery
+ * of v.  fn may take cl.lock (hub.lock before cl.lock) but must not call
+ * into the hub.  Cluster thread.
+ */
+void
+hub_inject_with(void (*fn)(void *arg, struct mbox_vec *v), void *arg,
+                struct mbox_vec *v)
+{
+    pthread_mutex_lock(&hub.lock);
+    fn(arg, v);
+    if (v->len > 0)
+        publish_locked(v, -1);
+    pthread_mutex_unlock(&hub.lock);
+}
+
+/*
  * Append e (its reference passes on) to the mailbox of worker e->worker,
  * outside the broadcast order: for answers to one client.  Any thread; no
  * hub.lock needed.

@@ -58,6 +58,8 @@ int  hub_clustered(void);
 struct msg *hub_wire(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 void hub_inject(struct mbox_vec *v);
+void hub_inject_with(void (*fn)(void *arg, struct mbox_vec *v), void *arg,
+                     struct mbox_vec *v);
 void hub_post(const struct mbox_entry *e);
 void hub_each(void (*fn)(void *arg, const char *nick), void *arg);
 void hub_who_total(void (*emit)(void *arg, const char *line), void *arg,
