@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "command.h"
 #include "conffile.h"
 #include "daemon.h"
 #include "hub.h"
@@ -348,7 +349,8 @@ make_conf(const struct settings *s, int nworkers, char *err, size_t errlen)
     c->sendq = s->sendq;
     c->rate = s->rate;
     c->burst = s->burst;
-    c->motd = motd;
+    c->nmotd = command_motd(motd, &c->motd);
+    free(motd);
     return c;
 }
 

@@ -40,19 +40,39 @@ command_welcome(struct worker *w, struct client *c, size_t online)
         worker_notice(w, c, "%s", CLUSTER_DOWN_TEXT);
         cluster_told_down();
     }
-    if (w->conf->motd == NULL)
-        return;
+    for (size_t i = 0; i < w->conf->nmotd; i++) {
+        msg_ref(w->conf->motd[i], 1);
+        worker_reply(w, c, w->conf->motd[i]);
+    }
+}
 
-    const char *p = w->conf->motd;
-    while (*p != '\0') {
+/*
+ * Format the MOTD text once, for every client to share: one sanitized
+ * notice per line, cut at COMMAND_MOTD_LINE_MAX bytes on a character
+ * boundary.  Stores a new array of messages (one reference each) in *out
+ * and returns their number (0 and NULL for no text).  Main thread.
+ */
+size_t
+command_motd(const char *text, struct msg ***out)
+{
+    size_t n = 0, cap = 0;
+    struct msg **v = NULL;
+
+    for (const char *p = text; p != NULL && *p != '\0';) {
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
         char *clean = xmalloc(len * 3 + 1);
         proto_sanitize_max(p, len, clean, COMMAND_MOTD_LINE_MAX);
-        worker_notice(w, c, "%s", clean);
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            v = xrealloc(v, cap * sizeof(*v));
+        }
+        v[n++] = msg_format(PROTO_NOTICE, NULL, clean);
         free(clean);
         p += len + (nl != NULL);
     }
+    *out = v;
+    return n;
 }
 
 /* Tell the sender its line was too long (the line is already dropped). */

@@ -9,8 +9,10 @@
 
 struct worker;
 struct client;
+struct msg;
 
 void command_welcome(struct worker *w, struct client *c, size_t online);
+size_t command_motd(const char *text, struct msg ***out);
 void command_line(struct worker *w, struct client *c, char *line,
                   size_t len);
 void command_too_long(struct worker *w, struct client *c);

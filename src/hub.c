@@ -137,13 +137,6 @@ hub_set_cluster(int (*relay)(struct mbox_vec *v), const char *tag)
     snprintf(hub.guest_tag, sizeof(hub.guest_tag), "%s", tag);
 }
 
-/* 1 if clustering is on; any thread (fixed after start). */
-int
-hub_clustered(void)
-{
-    return hub.relay != NULL;
-}
-
 /*
  * The wire form of a broadcast (see clwire.h, without the header): a new
  * message with one reference, or NULL when clustering is off.  Any

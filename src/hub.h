@@ -54,7 +54,6 @@ void hub_outbox_relay(struct mbox_vec *outbox, struct msg *m, uint64_t from,
 
 /* Clustering (cluster.c). */
 void hub_set_cluster(int (*relay)(struct mbox_vec *v), const char *tag);
-int  hub_clustered(void);
 struct msg *hub_wire(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 void hub_inject(struct mbox_vec *v);

@@ -102,7 +102,9 @@ worker_conf_release(const struct worker_conf *c)
 
     if (c != NULL &&
         atomic_fetch_sub_explicit(&mc->refs, 1, memory_order_acq_rel) == 1) {
-        free((char *)mc->motd);
+        for (size_t i = 0; i < mc->nmotd; i++)
+            msg_unref(mc->motd[i]);
+        free(mc->motd);
         free(mc);
     }
 }
@@ -547,6 +549,7 @@ start_stopping(struct worker *w)
 {
     w->stopping = 1;
     w->stop_deadline = worker_now_ms() + WORKER_STOP_MS;
+    workq_close(&w->q);     /* no more sockets; queued ones are refused */
     for (struct client *c = w->clients; c; c = c->next) {
         c->reading = 0;
         update_events(w, c);

@@ -29,7 +29,8 @@ struct worker_conf {
     long        sendq;
     long        rate;
     long        burst;
-    const char *motd;           /* text, may be NULL */
+    struct msg **motd;          /* the MOTD's notices, formatted once */
+    size_t      nmotd;
 };
 
 /* Counters: written by the owner, read by anyone (relaxed atomics). */

@@ -215,7 +215,8 @@ rig_init(struct rig *r, size_t max_line, const char *motd)
 
     memset(r, 0, sizeof(*r));
     r->conf = (struct worker_conf){ .max_line = (long)max_line,
-                                    .sendq = 1L << 20, .motd = motd };
+                                    .sendq = 1L << 20 };
+    r->conf.nmotd = command_motd(motd, &r->conf.motd);
     r->relay_limit = max_line + PROTO_PREFIX_MAX + 1;
     r->notice_limit = (max_line > NOTICE_MAX ? max_line : NOTICE_MAX) +
                       PROTO_PREFIX_MAX + 1;
@@ -247,6 +248,9 @@ rig_free(struct rig *r)
     sendlog_free(&w.log);
     mbox_vec_free(&w.outbox);
     hub_destroy();
+    for (size_t i = 0; i < r->conf.nmotd; i++)
+        msg_unref(r->conf.motd[i]);
+    free(r->conf.motd);
 }
 
 /* Run one framed line through the command code, as the worker does. */
