@@ -33,6 +33,7 @@
 #include "listener.h"
 #include "log.h"
 #include "settings.h"
+#include "clock.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -384,7 +385,7 @@ reload(const struct settings *run)
     fit_max_clients(&ns);
     hub_set_limits(ns.max_clients);
     log_set_verbose(ns.verbose);
-    hub_post_conf(conf);
+    worker_pool_conf(conf);
     log_info("SIGHUP: configuration reloaded from %s: max-clients %ld, "
              "sendq %ld, rate %ld, burst %ld, motd %s", cmd.config,
              ns.max_clients, ns.sendq, ns.rate, ns.burst,
@@ -397,34 +398,26 @@ reload(const struct settings *run)
 
 /* Log one line of counters (SIGUSR1). */
 static void
-log_stats(struct worker *workers, int n, int64_t start_ms)
+log_stats(int64_t start_ms)
 {
-    unsigned long conn = 0, in = 0, out = 0, bin = 0, bout = 0, slow = 0;
+    struct worker_totals t;
     char cluster[512];
 
-    for (int i = 0; i < n; i++) {
-        struct worker_stats *st = &workers[i].stats;
-        conn += atomic_load(&st->connections);
-        in += atomic_load(&st->lines_in);
-        out += atomic_load(&st->lines_out);
-        bin += atomic_load(&st->bytes_in);
-        bout += atomic_load(&st->bytes_out);
-        slow += atomic_load(&st->slow);
-    }
+    worker_pool_totals(&t);
     cluster_stats(cluster, sizeof(cluster));
     log_info("stats: clients=%zu connections=%lu messages_in=%lu "
              "messages_out=%lu bytes_in=%lu bytes_out=%lu "
-             "slow_disconnects=%lu uptime=%llds %s", hub_count(), conn, in,
-             out, bin, bout, slow,
-             (long long)(worker_now_ms() - start_ms) / 1000, cluster);
+             "slow_disconnects=%lu uptime=%llds %s", hub_count(),
+             t.connections, t.lines_in, t.lines_out, t.bytes_in,
+             t.bytes_out, t.slow,
+             (long long)(clock_ms() - start_ms) / 1000, cluster);
 }
 
 /* Handle signals until told to stop. */
 static void
-signal_loop(const sigset_t *set, const struct settings *run,
-            struct worker *workers)
+signal_loop(const sigset_t *set, const struct settings *run)
 {
-    int64_t start = worker_now_ms();
+    int64_t start = clock_ms();
     char state[64];
     int sig;
 
@@ -437,12 +430,12 @@ signal_loop(const sigset_t *set, const struct settings *run,
             log_info("%s: shutting down", strsignal(sig));
             return;
         case SIGUSR1:
-            log_stats(workers, run->workers, start);
+            log_stats(start);
             break;
         case SIGHUP:
             snprintf(state, sizeof(state), "RELOADING=1\n"
                      "MONOTONIC_USEC=%lld",
-                     (long long)worker_now_ms() * 1000);
+                     (long long)clock_ms() * 1000);
             daemon_notify(state);
             reload(run);
             daemon_notify("READY=1");
@@ -487,7 +480,6 @@ main(int argc, char **argv)
 {
     struct settings s;
     struct worker_conf *conf;
-    struct worker *workers;
     struct cluster_conf cc;
     sigset_t set;
     char err[1024];
@@ -556,10 +548,8 @@ main(int argc, char **argv)
         cc.port = port;                 /* the bound one, not 0 */
         cluster_start(&cc);
     }
-    workers = xcalloc((size_t)s.workers, sizeof(*workers));
-    for (int i = 0; i < s.workers; i++)
-        worker_start(&workers[i], i, conf);
-    listener_start(workers, s.workers);
+    worker_pool_start(s.workers, conf);
+    listener_start();
     log_info("%s ready: %d workers, max-clients %ld", PACKAGE_STRING,
              s.workers, s.max_clients);
     if (daemon_notify("READY=1") < 0)
@@ -570,18 +560,14 @@ main(int argc, char **argv)
         log_info("%s running in the background", PACKAGE_STRING);
     }
 
-    signal_loop(&set, &s, workers);
+    signal_loop(&set, &s);
 
     daemon_notify("STOPPING=1");
     listener_stop();
     cluster_stop();
     hub_shutdown();
-    for (int i = 0; i < s.workers; i++) {
-        worker_join(&workers[i]);
-        worker_conf_release(workers[i].conf);
-    }
+    worker_pool_stop();
     hub_destroy();
-    free(workers);
     daemon_pidfile_remove();
     settings_free(&s);
     log_info("stopped");

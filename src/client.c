@@ -2,11 +2,14 @@
  * client.c: a connection's state and output path.  Owner worker thread
  * only; nothing here locks.
  *
- * Output: the worker appends every line its clients are to get to its
- * sendlog (see sendlog.h).  A client sends from its cursor with one
- * writev() for as many lines as the socket takes, and passes over lines
- * that are not for it (its own broadcasts, other clients' direct lines,
- * broadcasts from before it joined).
+ * Output: a client's replies (the server's lines for it alone: answers,
+ * errors, the welcome, long replies a chunk at a time) wait in its own
+ * ring of references and go out first.  Everything else, broadcasts and
+ * other users' private lines, the worker appends once to its sendlog (see
+ * sendlog.h); a client sends from its cursor and passes over lines that
+ * are not for it (its own broadcasts, other clients' direct lines,
+ * broadcasts from before it joined).  One writev() carries as many
+ * lines of both as the socket takes.
  */
 #include "config.h"
 
@@ -36,14 +39,79 @@ client_new(int fd, uint64_t id, size_t max_line)
     return c;
 }
 
-/* Free c and close its socket.  Its sendlog entries must be passed. */
+/* Free c and close its socket.  Its sendlog entries must be passed and
+ * its feed freed. */
 void
 client_free(struct client *c)
 {
     if (c->fd >= 0)
         close(c->fd);
+    for (size_t i = 0; i < c->rq_len; i++)
+        msg_unref(c->rq[(c->rq_head + i) & (c->rq_cap - 1)]);
+    free(c->rq);
     linebuf_free(&c->in);
     free(c);
+}
+
+/* Queue m (one reference, given away) as a reply to c. */
+void
+client_reply(struct client *c, struct msg *m)
+{
+    if (c->rq_len == c->rq_cap) {
+        size_t cap = c->rq_cap ? c->rq_cap * 2 : 16;
+        struct msg **rq = xmalloc(cap * sizeof(*rq));
+        for (size_t i = 0; i < c->rq_len; i++)
+            rq[i] = c->rq[(c->rq_head + i) & (c->rq_cap - 1)];
+        free(c->rq);
+        c->rq = rq;
+        c->rq_cap = cap;
+        c->rq_head = 0;
+    }
+    c->rq[(c->rq_head + c->rq_len++) & (c->rq_cap - 1)] = m;
+    c->rq_bytes += m->len;
+}
+
+/* Gather up to max iovecs of c's replies; returns how many. */
+static size_t
+gather_replies(struct client *c, struct iovec *iov, size_t max,
+               size_t *total)
+{
+    size_t n = 0;
+
+    for (; n < c->rq_len && n < max; n++) {
+        struct msg *m = c->rq[(c->rq_head + n) & (c->rq_cap - 1)];
+        uint32_t off = n == 0 ? c->rq_off : 0;
+        iov[n].iov_base = m->data + off;
+        iov[n].iov_len = m->len - off;
+        *total += iov[n].iov_len;
+    }
+    return n;
+}
+
+/*
+ * Account for n bytes written of c's replies; returns the bytes of n left
+ * over for the log, and adds the replies completed to *done.
+ */
+static size_t
+advance_replies(struct client *c, size_t n, uint64_t *done)
+{
+    while (c->rq_len > 0) {
+        struct msg *m = c->rq[c->rq_head];
+        size_t left = m->len - c->rq_off;
+        if (n < left) {
+            c->rq_off += (uint32_t)n;
+            c->rq_bytes -= n;
+            return 0;
+        }
+        n -= left;
+        c->rq_bytes -= left;
+        c->rq_off = 0;
+        c->rq_head = (c->rq_head + 1) & (c->rq_cap - 1);
+        c->rq_len--;
+        msg_unref(m);
+        (*done)++;
+    }
+    return n;
 }
 
 /*
@@ -126,8 +194,10 @@ client_flush(struct client *c, struct sendlog *log, uint64_t *lines,
 
     catch_up(c, log);
     while (!c->blocked) {
-        size_t niov = 0, total = 0;
+        size_t total = 0;
+        size_t niov = gather_replies(c, iov, CLIENT_IOV, &total);
         uint32_t off = c->off;
+        uint64_t done = 0;
 
         for (uint64_t i = c->cur; i < log->head && niov < CLIENT_IOV; i++) {
             struct sendlog_entry *e = sendlog_at(log, i);
@@ -154,7 +224,8 @@ client_flush(struct client *c, struct sendlog *log, uint64_t *lines,
             return -1;
         }
         *bytes += (uint64_t)n;
-        *lines += advance(c, log, (size_t)n);
+        *lines += advance(c, log, advance_replies(c, (size_t)n, &done));
+        *lines += done;
         if ((size_t)n < total)
             c->blocked = 1;
     }
@@ -171,16 +242,16 @@ client_pass_all(struct client *c, struct sendlog *log)
 }
 
 /*
- * Bytes logged for c and not yet sent: the broadcasts from its cursor on
- * (its own included, a slight overcount) plus its direct lines, less what
- * it has sent of the line at the cursor.
+ * Bytes queued for c and not yet sent: its replies, the broadcasts from
+ * its cursor on (its own included, a slight overcount) and its private
+ * lines, less what it has sent of the line at the cursor.
  */
 uint64_t
 client_backlog(struct client *c, struct sendlog *log)
 {
     catch_up(c, log);
-    return log->bcum - sendlog_bcum_at(log, c->cur) + c->direct_bytes -
-           c->off;
+    return c->rq_bytes + log->bcum - sendlog_bcum_at(log, c->cur) +
+           c->direct_bytes - c->off;
 }
 
 /*

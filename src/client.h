@@ -13,7 +13,9 @@
 #include "net.h"
 #include "proto.h"
 
+struct feed;
 struct hub_user;
+struct msg;
 struct sendlog;
 struct sendlog_entry;
 
@@ -25,11 +27,18 @@ struct client {
     char              addr[NET_ADDRSTRLEN];
     struct linebuf    in;           /* input framing */
 
-    /* Output: a cursor into the worker's sendlog. */
+    /* Output: first the replies, the server's lines for this client
+     * alone, in a ring of references; then, from a cursor into the
+     * worker's sendlog, broadcasts and other users' private lines. */
+    struct msg      **rq;           /* replies, oldest at rq_head */
+    size_t            rq_cap, rq_head, rq_len;
+    uint32_t          rq_off;       /* bytes of the oldest already sent */
+    uint64_t          rq_bytes;     /* bytes of the replies queued */
+    struct feed      *feed;         /* a long reply still being made */
     uint64_t          cur;          /* next entry to send */
     uint32_t          off;          /* bytes of entry cur already sent */
     uint64_t          join_seq;     /* first broadcast it receives */
-    uint64_t          direct_bytes; /* direct lines logged, not yet sent */
+    uint64_t          direct_bytes; /* private lines logged, not sent */
 
     /* Flood control: a token bucket. */
     double            tokens;
@@ -54,6 +63,7 @@ struct client {
 
 struct client *client_new(int fd, uint64_t id, size_t max_line);
 void     client_free(struct client *c);
+void     client_reply(struct client *c, struct msg *m);
 int      client_flush(struct client *c, struct sendlog *log,
                       uint64_t *lines, uint64_t *bytes);
 void     client_pass_all(struct client *c, struct sendlog *log);

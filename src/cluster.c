@@ -63,7 +63,9 @@
 #include "log.h"
 #include "msg.h"
 #include "proto.h"
-#include "worker.h"
+#include "clock.h"
+#include "counter.h"
+#include "wakeup.h"
 #include "xmalloc.h"
 
 #define CL_TICK_MS          100     /* timer resolution */
@@ -169,12 +171,6 @@ static struct {
     char           *buf;                /* CLWIRE_MAX + 1 */
     char           *clean;              /* CLWIRE_MAX * 3 + 1 */
 } cl = { .efd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static void
-count(atomic_ulong *c, unsigned long n)
-{
-    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
-}
 
 /* ------------------------------------------------------------------ */
 /* Rosters (lock held, or the node is the cluster thread's)            */
@@ -295,16 +291,6 @@ item_free(struct cl_item *it)
     free(it);
 }
 
-/* Wake the cluster thread; any thread. */
-static void
-wake(void)
-{
-    uint64_t one = 1;
-
-    while (write(cl.efd, &one, sizeof(one)) < 0 && errno == EINTR)
-        ;
-}
-
 /* Append it to the queue, numbering what is published; lock held. */
 static void
 enqueue_locked(struct cl_item *it)
@@ -316,7 +302,7 @@ enqueue_locked(struct cl_item *it)
     *cl.outq_tail = it;
     cl.outq_tail = &it->next;
     if (was_empty)
-        wake();
+        wakeup_post(cl.efd);
 }
 
 /* Queue a message to publish while the link is up: 0, else -1. */
@@ -440,7 +426,7 @@ release_locked(const char *nick, const char *owner)
 void
 cluster_release(const char *nick)
 {
-    if (!cl.enabled || clwire_guest_name(nick))
+    if (!cl.enabled || proto_guest_name(nick))
         return;
     pthread_mutex_lock(&cl.lock);
     if (cl.up)
@@ -479,49 +465,66 @@ int
 cluster_private(const char *from, const char *to, const char *node,
                 const char *text)
 {
-    struct msg *wire = hub_wire("M %s %s %s %s", node, from, to, text);
+    return enqueue_raw(clwire_private(node, from, to, text));
+}
 
-    return enqueue_raw(wire);
+/*
+ * Users of the other nodes reachable now (none while the link is down),
+ * for cluster_remote_count() and cluster_who_page(); cl.lock held.
+ */
+static size_t
+reachable_users(void)
+{
+    size_t n = 0;
+
+    if (!cl.up)
+        return 0;
+    for (size_t i = 0; i < cl.nnodes; i++)
+        n += cl.nodes[i].users.n;
+    return n;
 }
 
 size_t
 cluster_remote_count(void)
 {
-    size_t n = 0;
+    size_t n;
 
     pthread_mutex_lock(&cl.lock);
-    for (size_t i = 0; i < cl.nnodes; i++)
-        n += cl.nodes[i].users.n;
+    n = reachable_users();
     pthread_mutex_unlock(&cl.lock);
     return n;
 }
 
 /*
- * Call emit with lines listing the other nodes' users, as hub_who() does
- * for local ones.  emit runs with cl.lock held.  Any worker thread.
+ * One page of the other nodes' users reachable now, for /who (see
+ * hub_who_page()): call add with at most max nicknames from node *node,
+ * entry *pos on, and move the cursor past them.  Returns 1 while more
+ * follow.  add runs with cl.lock held.  A roster that changes between
+ * pages may have a user skipped or listed twice.  Any worker thread.
  */
-void
-cluster_who(void (*emit)(void *arg, const char *line), void *arg)
+int
+cluster_who_page(size_t *node, size_t *pos, size_t max,
+                 void (*add)(void *arg, const char *nick), void *arg)
 {
-    char line[512];
     size_t n = 0;
+    int more;
 
     pthread_mutex_lock(&cl.lock);
-    for (size_t i = 0; i < cl.nnodes; i++) {
-        struct roster *r = &cl.nodes[i].users;
-        for (size_t k = 0; k < r->n; k++) {
-            size_t len = strlen(r->v[k]);
-            if (n > 0 && n + len + 2 >= 400) {
-                emit(arg, line);
-                n = 0;
-            }
-            n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s",
-                                  n > 0 ? " " : "  ", r->v[k]);
+    if (!cl.up)
+        *node = cl.nnodes;
+    while (*node < cl.nnodes && n < max) {
+        struct roster *r = &cl.nodes[*node].users;
+        if (*pos >= r->n) {
+            (*node)++;
+            *pos = 0;
+            continue;
         }
+        add(arg, r->v[(*pos)++]);
+        n++;
     }
-    if (n > 0)
-        emit(arg, line);
+    more = *node < cl.nnodes;
     pthread_mutex_unlock(&cl.lock);
+    return more;
 }
 
 /* The cluster's part of the SIGUSR1 stats line; any thread. */
@@ -556,25 +559,10 @@ cluster_stats(char *buf, size_t len)
 static void
 push_line(struct msg *line, uint64_t from, int history)
 {
-    struct mbox_entry e = { .kind = MBOX_BROADCAST, .msg = line,
-                            .from = from, .history = history };
-    mbox_vec_push(&cl.batch, &e);
+    mbox_vec_broadcast(&cl.batch, line, from, history, NULL);
 }
 
-static void
-push_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-push_notice(const char *fmt, ...)
-{
-    char text[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
-    push_line(msg_format(PROTO_NOTICE, NULL, text), 0, 0);
-}
+#define push_notice(...) push_line(msg_notice(__VA_ARGS__), 0, 0)
 
 /* Deliver an in-flight broadcast here and free the item. */
 static void
@@ -620,7 +608,7 @@ give_up_nick(struct cl_item *it)
 static int
 may_warn(void)
 {
-    int64_t now = worker_now_ms();
+    int64_t now = clock_ms();
 
     if (now - cl.warn_ms < 1000)
         return 0;
@@ -695,12 +683,12 @@ link_down(const char *why, int64_t now)
     int was_up;
 
     snprintf(reason, sizeof(reason), "%s", why ? why : "stopping");
-    hub_inject(&cl.batch);
+    hub_inject(&cl.batch, NULL, NULL);
     free_contexts();
     /* Going down and delivering what was in flight locally is one step
      * for the workers: none publishes a newer line in between, which
      * would go out locally ahead of an older one still in flight. */
-    hub_inject_with(take_down, &was_up, &cl.batch);
+    hub_inject(&cl.batch, take_down, &was_up);
     if (was_up && why != NULL) {
         log_warnx("link to redis://%s:%d lost (%s): serving "
                   "this server's users only, reconnecting", cl.host,
@@ -712,7 +700,7 @@ link_down(const char *why, int64_t now)
                   "this server's users only, retrying", cl.host, cl.port,
                   reason);
     }
-    hub_inject(&cl.batch);
+    hub_inject(&cl.batch, NULL, NULL);
     cl.next_try = now + cl.backoff;
     cl.backoff = cl.backoff * 2 > CL_BACKOFF_MAX_MS ? CL_BACKOFF_MAX_MS
                                                     : cl.backoff * 2;
@@ -734,13 +722,13 @@ link_up(int64_t now)
     cl.next_hb = now;
     cl.next_refresh = now;
     if (cl.ever_up)
-        count(&cl.reconnects, 1);
+        counter_add(&cl.reconnects, 1);
     cl.ever_up = 1;
     log_info("link up: redis://%s:%d channel %s, node %s",
              cl.host, cl.port, cl.channel, cl.node);
     if (atomic_exchange(&cl.told_down, 0)) {
         push_notice("%s", CLUSTER_BACK_TEXT);
-        hub_inject(&cl.batch);
+        hub_inject(&cl.batch, NULL, NULL);
     }
 }
 
@@ -798,9 +786,7 @@ link_connect(int64_t now)
 static int
 append_publish(struct cl_item *it)
 {
-    int n = snprintf(cl.buf, CLWIRE_MAX + 1, "v1 %s %llx %llu ", cl.node,
-                     (unsigned long long)cl.run,
-                     (unsigned long long)it->seq);
+    int n = clwire_header(cl.buf, CLWIRE_MAX + 1, cl.node, cl.run, it->seq);
 
     if (n < 0 || (size_t)n + it->wire->len > CLWIRE_MAX)
         return 0;                   /* cannot happen: hub_wire() bounds */
@@ -878,7 +864,7 @@ read_reply(struct cl_item *it)
     case ITEM_BCAST:
     case ITEM_RAW:
         if (good)
-            count(&cl.relay_out, 1);
+            counter_add(&cl.relay_out, 1);
         break;
     case ITEM_CLAIM:
         it->result = good && r->integer == 1 ? CLUSTER_CLAIM_OK
@@ -887,7 +873,7 @@ read_reply(struct cl_item *it)
         break;
     case ITEM_REFRESH:
         if (good && r->integer == 0) {
-            count(&cl.conflicts, 1);
+            counter_add(&cl.conflicts, 1);
             log_warnx("nickname %s is registered by another node: the "
                       "local user gives it up", it->nick);
             it->result = CLUSTER_CLAIM_LOST;
@@ -928,7 +914,7 @@ process_queue(int64_t now)
                 answer_claim(it, CLUSTER_CLAIM_DOWN);
             item_free(it);
         }
-        hub_inject(&cl.batch);
+        hub_inject(&cl.batch, NULL, NULL);
         return;
     }
     for (it = list; it != NULL && !err[0]; it = it->next)
@@ -968,7 +954,7 @@ struct chunk {
 static void
 chunk_flush(struct chunk *ch, int more)
 {
-    enqueue_raw(hub_wire("H %d%.*s", more, (int)ch->len, ch->buf));
+    enqueue_raw(clwire_roster(more, ch->buf, ch->len));
     ch->len = 0;
 }
 
@@ -996,7 +982,7 @@ chunk_add(void *arg, const char *nick)
 static void
 release_add(void *arg, const char *nick)
 {
-    if (nick == NULL || clwire_guest_name(nick))
+    if (nick == NULL || proto_guest_name(nick))
         return;
     pthread_mutex_lock(&cl.lock);
     if (cl.up)
@@ -1010,7 +996,7 @@ refresh_add(void *arg, const char *nick)
 {
     struct cl_item *it;
 
-    if (nick == NULL || clwire_guest_name(nick))
+    if (nick == NULL || proto_guest_name(nick))
         return;
     it = item_new(ITEM_REFRESH);
     snprintf(it->nick, sizeof(it->nick), "%s", nick);
@@ -1076,7 +1062,7 @@ timers(int64_t now)
         drop_node_locked(i--, reason, sure, 1);
     }
     pthread_mutex_unlock(&cl.lock);
-    hub_inject(&cl.batch);
+    hub_inject(&cl.batch, NULL, NULL);
     if (cl.sub != NULL && now - cl.last_rx > 3 * cl.hb_ms + 2000)
         link_down("no messages from redis", now);
 }
@@ -1090,7 +1076,7 @@ static void
 own_echo(const struct clwire *m)
 {
     if (m->run != cl.run) {
-        count(&cl.dropped, 1);
+        counter_add(&cl.dropped, 1);
         if (m->type != 'H') {
             if (may_warn())
                 log_warnx("dropped a message in this node's name (%s) "
@@ -1110,7 +1096,7 @@ own_echo(const struct clwire *m)
     if (m->seq <= cl.echo_seq)
         return;                     /* from before the link came back */
     if (m->seq != cl.echo_seq + 1) {
-        count(&cl.gaps, m->seq - cl.echo_seq - 1);
+        counter_add(&cl.gaps, m->seq - cl.echo_seq - 1);
         log_warnx("%llu of our own messages did not come back",
                   (unsigned long long)(m->seq - cl.echo_seq - 1));
     }
@@ -1202,7 +1188,7 @@ sequence(struct cl_node *nd, const struct clwire *m)
     if (m->seq <= nd->last_seq)
         return -1;                  /* a replay */
     if (m->seq != nd->last_seq + 1) {
-        count(&cl.gaps, m->seq - nd->last_seq - 1);
+        counter_add(&cl.gaps, m->seq - nd->last_seq - 1);
         log_warnx("missed %llu messages from node %s",
                   (unsigned long long)(m->seq - nd->last_seq - 1),
                   nd->name);
@@ -1222,7 +1208,7 @@ remote(const struct clwire *m, int64_t now)
     pthread_mutex_lock(&cl.lock);
     if ((nd = node_get(m->node, now)) == NULL || sequence(nd, m) < 0) {
         pthread_mutex_unlock(&cl.lock);
-        count(&cl.dropped, 1);
+        counter_add(&cl.dropped, 1);
         return;
     }
     nd->heard_ms = now;
@@ -1262,9 +1248,9 @@ remote(const struct clwire *m, int64_t now)
     }
     pthread_mutex_unlock(&cl.lock);
     if (bad)
-        count(&cl.dropped, 1);
+        counter_add(&cl.dropped, 1);
     else
-        count(&cl.relay_in, 1);
+        counter_add(&cl.relay_in, 1);
 
     if (m->type == 'M' && strcmp(m->target, cl.node) == 0) {
         char real[PROTO_NICK_MAX + 1];
@@ -1287,7 +1273,7 @@ on_message(const char *data, size_t len, int64_t now)
     struct clwire m;
 
     if (clwire_parse(data, len, &m) < 0) {
-        count(&cl.dropped, 1);
+        counter_add(&cl.dropped, 1);
         if (may_warn())
             log_warnx("dropped a malformed message (%zu bytes) "
                       "from channel %s", len, cl.channel);
@@ -1334,7 +1320,7 @@ read_sub(int64_t now)
         on_reply(r, now);
         freeReplyObject(r);
     }
-    hub_inject(&cl.batch);
+    hub_inject(&cl.batch, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1357,11 +1343,9 @@ cluster_main(void *arg)
 {
     log_set_role("cluster");
     while (!stopping()) {
-        int64_t now = worker_now_ms();
+        int64_t now = clock_ms();
         struct pollfd pfd[2] = { { .fd = cl.efd, .events = POLLIN },
                                  { .fd = -1, .events = POLLIN } };
-        uint64_t n;
-
         if (cl.sub == NULL && now >= cl.next_try && !cl.twin)
             link_connect(now);
         if (cl.sub != NULL)
@@ -1369,9 +1353,8 @@ cluster_main(void *arg)
         if (poll(pfd, 2, CL_TICK_MS) < 0 && errno != EINTR)
             fatal("cluster: poll");
         if (pfd[0].revents & POLLIN)
-            while (read(cl.efd, &n, sizeof(n)) < 0 && errno == EINTR)
-                ;
-        now = worker_now_ms();
+            wakeup_drain(cl.efd);
+        now = clock_ms();
         if (cl.sub != NULL && (pfd[1].revents & (POLLIN | POLLERR | POLLHUP)))
             read_sub(now);
         if (cl.twin && cl.sub != NULL)
@@ -1383,10 +1366,10 @@ cluster_main(void *arg)
      * and free our users' nicknames for them at once. */
     if (cluster_link_up()) {
         hub_each(release_add, NULL);
-        enqueue_raw(hub_wire("Q"));
-        process_queue(worker_now_ms());
+        enqueue_raw(clwire_quit());
+        process_queue(clock_ms());
     }
-    link_down(NULL, worker_now_ms());
+    link_down(NULL, clock_ms());
     free_contexts();
     return NULL;
 }
@@ -1424,19 +1407,6 @@ cluster_check_conf(const struct cluster_conf *conf, char *err,
     return 0;
 }
 
-/* A 4-character tag for guest names, from the node's name. */
-static void
-guest_tag(char *tag, size_t len)
-{
-    static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-    uint32_t h = 2166136261u;
-
-    for (const char *p = cl.node; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    snprintf(tag, len, "-%c%c%c%c", digits[h % 36], digits[h / 36 % 36],
-             digits[h / 1296 % 36], digits[h / 46656 % 36]);
-}
-
 /*
  * Start the cluster thread (conf checked by cluster_check_conf()).  Main
  * thread, after hub_init() and before the workers start.  The link comes
@@ -1445,7 +1415,7 @@ guest_tag(char *tag, size_t len)
 void
 cluster_start(const struct cluster_conf *conf)
 {
-    char host[256], tag[8];
+    char host[256];
     int rc;
 
     clwire_parse_url(conf->url, cl.host, sizeof(cl.host), &cl.port);
@@ -1462,7 +1432,7 @@ cluster_start(const struct cluster_conf *conf)
     }
     snprintf(cl.channel, sizeof(cl.channel), "%s", conf->channel);
     if (getrandom(&cl.run, sizeof(cl.run), 0) != sizeof(cl.run))
-        cl.run = (uint64_t)getpid() << 32 ^ (uint64_t)worker_now_ms();
+        cl.run = (uint64_t)getpid() << 32 ^ (uint64_t)clock_ms();
     cl.run |= 1;                    /* never 0 */
     cl.timeout_ms = conf->timeout * 1000;
     cl.hb_ms = cl.timeout_ms / 4 < 250 ? 250 : cl.timeout_ms / 4;
@@ -1471,11 +1441,10 @@ cluster_start(const struct cluster_conf *conf)
     cl.infl_tail = &cl.infl;
     cl.buf = xmalloc(CLWIRE_MAX + 1);
     cl.clean = xmalloc(CLWIRE_MAX * 3 + 1);
-    if ((cl.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+    if ((cl.efd = wakeup_open()) < 0)
         fatal("cluster: eventfd");
     cl.enabled = 1;
-    guest_tag(tag, sizeof(tag));
-    hub_set_cluster(cluster_relay, tag);
+    hub_set_relay(&(struct hub_relay){ .relay = cluster_relay });
     log_info("cluster: node %s, redis://%s:%d, channel %s", cl.node,
              cl.host, cl.port, cl.channel);
     if ((rc = pthread_create(&cl.thread, NULL, cluster_main, NULL)) != 0) {
@@ -1499,7 +1468,7 @@ cluster_stop(void)
     pthread_mutex_lock(&cl.lock);
     cl.stopping = 1;
     pthread_mutex_unlock(&cl.lock);
-    wake();
+    wakeup_post(cl.efd);
     if ((rc = pthread_join(cl.thread, NULL)) != 0) {
         errno = rc;
         fatal("pthread_join");

@@ -50,7 +50,9 @@ int    cluster_lookup(const char *nick, char *real, char *node,
 int    cluster_private(const char *from, const char *to, const char *node,
                        const char *text);
 size_t cluster_remote_count(void);
-void   cluster_who(void (*emit)(void *arg, const char *line), void *arg);
+int    cluster_who_page(size_t *node, size_t *pos, size_t max,
+                        void (*add)(void *arg, const char *nick),
+                        void *arg);
 void   cluster_stats(char *buf, size_t len);
 
 #endif

@@ -48,9 +48,11 @@ cluster_private(const char *from, const char *to, const char *node,
 
 size_t cluster_remote_count(void) { return 0; }
 
-void
-cluster_who(void (*emit)(void *arg, const char *line), void *arg)
+int
+cluster_who_page(size_t *node, size_t *pos, size_t max,
+                 void (*add)(void *arg, const char *nick), void *arg)
 {
+    return 0;
 }
 
 void

@@ -1,15 +1,116 @@
 /*
- * clwire.c: the cluster's wire format (see clwire.h).  Pure: no I/O, no
- * locks, no allocation.
+ * clwire.c: the cluster's wire format (see clwire.h): writing and
+ * parsing.  No I/O and no locks; any thread.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clwire.h"
+#include "msg.h"
+#include "xmalloc.h"
+
+/* ------------------------------------------------------------------ */
+/* Writing                                                             */
+/* ------------------------------------------------------------------ */
+
+static struct msg *
+body(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A body formatted from fmt, or NULL when it is too long to relay. */
+static struct msg *
+body(const char *fmt, ...)
+{
+    char stackbuf[4096], *buf = stackbuf;
+    struct msg *m;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, sizeof(stackbuf), fmt, ap);
+    va_end(ap);
+    if (n < 0 || n > CLWIRE_MAX - CLWIRE_HEADER_MAX)
+        return NULL;
+    if ((size_t)n >= sizeof(stackbuf)) {
+        buf = xmalloc((size_t)n + 1);
+        va_start(ap, fmt);
+        vsnprintf(buf, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    m = msg_new(buf, (size_t)n);
+    if (buf != stackbuf)
+        free(buf);
+    return m;
+}
+
+/* P or A: a public line or an action from client id. */
+struct msg *
+clwire_say(enum proto_kind kind, uint64_t id, const char *nick,
+           const char *text)
+{
+    return body("%c %llu %s %s", kind == PROTO_ACTION ? 'A' : 'P',
+                (unsigned long long)id, nick, text);
+}
+
+struct msg *
+clwire_join(uint64_t id, const char *nick)
+{
+    return body("J %llu %s", (unsigned long long)id, nick);
+}
+
+struct msg *
+clwire_leave(uint64_t id, const char *nick, const char *reason)
+{
+    return body("L %llu %s %s", (unsigned long long)id, nick, reason);
+}
+
+struct msg *
+clwire_rename(uint64_t id, const char *old, const char *nick)
+{
+    return body("N %llu %s %s", (unsigned long long)id, old, nick);
+}
+
+struct msg *
+clwire_private(const char *node, const char *from, const char *to,
+               const char *text)
+{
+    return body("M %s %s %s %s", node, from, to, text);
+}
+
+/* H: a part of the roster; nicks is " NICK NICK ..." (len bytes). */
+struct msg *
+clwire_roster(int more, const char *nicks, size_t len)
+{
+    return body("H %d%.*s", more != 0, (int)len, nicks);
+}
+
+struct msg *
+clwire_quit(void)
+{
+    return body("Q");
+}
+
+/*
+ * The header "v1 NODE RUN SEQ " into buf; returns its length, or -1 if
+ * it does not fit in cap bytes.
+ */
+int
+clwire_header(char *buf, size_t cap, const char *node, uint64_t run,
+              uint64_t seq)
+{
+    int n = snprintf(buf, cap, "v1 %s %llx %llu ", node,
+                     (unsigned long long)run, (unsigned long long)seq);
+
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing                                                             */
+/* ------------------------------------------------------------------ */
 
 /* A cursor over the message being parsed. */
 struct cursor {
@@ -36,18 +137,6 @@ clwire_name_valid(const char *name)
         if (!name_char(name[i]))
             return 0;
     return 1;
-}
-
-/*
- * 1 if nick is in the guest namespace, "guest" (any case) and a digit:
- * in a cluster each node names its guests "guestN-TAG" itself, so users
- * may not take such names.
- */
-int
-clwire_guest_name(const char *nick)
-{
-    return strncasecmp(nick, "guest", 5) == 0 && nick[5] >= '0' &&
-           nick[5] <= '9';
 }
 
 /*

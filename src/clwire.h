@@ -1,7 +1,7 @@
 /*
- * clwire.h: the cluster's wire format on the Redis channel, the pure
- * parts: parsing and checking a message, names, Redis URLs.  No I/O and
- * no locks; callable from any thread.
+ * clwire.h: the cluster's wire format on the Redis channel: the one
+ * module that writes and parses it, and checks names and Redis URLs.  No
+ * I/O and no locks; callable from any thread.
  *
  * A message is one line of text, no LF, at most CLWIRE_MAX bytes:
  *
@@ -49,9 +49,27 @@ struct clwire {
     size_t      textlen;                    /* H: the nicknames; raw */
 };
 
+struct msg;
+
+/*
+ * Writing: each returns a new message with one reference holding a body
+ * (TYPE FIELDS..., without the header), or NULL when it would be too long
+ * to relay.  Nicknames must be valid and text sanitized.
+ */
+struct msg *clwire_say(enum proto_kind kind, uint64_t id, const char *nick,
+                       const char *text);
+struct msg *clwire_join(uint64_t id, const char *nick);
+struct msg *clwire_leave(uint64_t id, const char *nick, const char *reason);
+struct msg *clwire_rename(uint64_t id, const char *old, const char *nick);
+struct msg *clwire_private(const char *node, const char *from,
+                           const char *to, const char *text);
+struct msg *clwire_roster(int more, const char *nicks, size_t len);
+struct msg *clwire_quit(void);
+int         clwire_header(char *buf, size_t cap, const char *node,
+                          uint64_t run, uint64_t seq);
+
 int  clwire_parse(const char *buf, size_t len, struct clwire *m);
 int  clwire_name_valid(const char *name);
-int  clwire_guest_name(const char *nick);
 int  clwire_parse_url(const char *url, char *host, size_t hostlen,
                       int *port);
 int  clwire_next_nick(const char **p, const char *end,

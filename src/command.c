@@ -1,8 +1,9 @@
 /*
  * command.c: protocol v1 commands, executed for a client by the worker
- * thread that owns it.  Text is parsed by proto.c and sanitized before it
- * is formatted; public lines go out through the worker's outbox, replies
- * straight into its sendlog.
+ * thread that owns it, through the session interface (session.h).  Text
+ * is parsed by proto.c and sanitized before it is formatted; public lines
+ * go out through the hub (the session's outbox), replies to the client
+ * alone through the session, long replies as feeds (feed.h).
  */
 #include "config.h"
 
@@ -13,37 +14,53 @@
 #include "client.h"
 #include "cluster.h"
 #include "command.h"
+#include "feed.h"
 #include "hub.h"
 #include "log.h"
 #include "msg.h"
 #include "proto.h"
+#include "session.h"
 #include "worker.h"
 #include "xmalloc.h"
 
-/* Longest MOTD line sent: worker_notice() formats into 1 KiB and would
+/* Longest MOTD line sent: session_notice() formats into 1 KiB and would
  * cut a longer one anywhere, even inside a UTF-8 character. */
 #define COMMAND_MOTD_LINE_MAX 1000
 
 /*
- * Greet a client that has just joined: its nickname, how many are online
- * and the MOTD, one notice per line.  The caller sends the history next.
+ * Greet a client that has just joined: its nickname and how many are
+ * online, then, as it reads, the MOTD (one notice per line) and the
+ * history (wel's references are taken over).
  */
 void
-command_welcome(struct worker *w, struct client *c, size_t online)
+command_welcome(struct session *s, struct hub_welcome *wel)
 {
-    if (cluster_enabled())
-        online += cluster_remote_count();
-    worker_notice(w, c, "welcome to chatd, %s! %zu user%s online; "
-                  "/help lists the commands", c->nick, online,
-                  online == 1 ? "" : "s");
+    const struct worker_conf *conf = session_conf(s);
+    size_t online = wel->online + cluster_remote_count();
+    size_t n = conf->nmotd + wel->nhistory;
+    struct msg **v;
+
+    session_notice(s, "welcome to chatd, %s! %zu user%s online; "
+                   "/help lists the commands", wel->nick, online,
+                   online == 1 ? "" : "s");
     if (cluster_enabled() && !cluster_link_up()) {
-        worker_notice(w, c, "%s", CLUSTER_DOWN_TEXT);
+        session_notice(s, "%s", CLUSTER_DOWN_TEXT);
         cluster_told_down();
     }
-    for (size_t i = 0; i < w->conf->nmotd; i++) {
-        msg_ref(w->conf->motd[i], 1);
-        worker_reply(w, c, w->conf->motd[i]);
+    if (n == 0) {
+        free(wel->history);
+        return;
     }
+    v = xmalloc(n * sizeof(*v));
+    for (size_t i = 0; i < conf->nmotd; i++) {
+        msg_ref(conf->motd[i], 1);
+        v[i] = conf->motd[i];
+    }
+    if (wel->nhistory > 0)
+        memcpy(v + conf->nmotd, wel->history,
+               wel->nhistory * sizeof(*v));
+    free(wel->history);
+    session_feed(s, feed_list(v, n));
 }
 
 /*
@@ -77,196 +94,221 @@ command_motd(const char *text, struct msg ***out)
 
 /* Tell the sender its line was too long (the line is already dropped). */
 void
-command_too_long(struct worker *w, struct client *c)
+command_too_long(struct session *s)
 {
-    worker_error(w, c, "line too long (max %ld bytes)", w->conf->max_line);
+    session_error(s, "line too long (max %ld bytes)",
+                  session_conf(s)->max_line);
 }
 
 static void
-say(struct worker *w, struct client *c, enum proto_kind kind,
-    const char *text)
+say(struct session *s, enum proto_kind kind, const char *text)
 {
     size_t len = strlen(text);
+    size_t max = (size_t)session_conf(s)->max_line;
     char stackbuf[4096];
     char *clean = len * 3 + 1 <= sizeof(stackbuf) ? stackbuf
                                                   : xmalloc(len * 3 + 1);
 
-    if (proto_sanitize_max(text, len, clean, (size_t)w->conf->max_line) > 0)
-        hub_outbox_relay(&w->outbox, msg_format(kind, c->nick, clean),
-                         c->id, 1,
-                         hub_wire("%c %llu %s %s",
-                                  kind == PROTO_ACTION ? 'A' : 'P',
-                                  (unsigned long long)c->id, c->nick,
-                                  clean));
+    if (proto_sanitize_max(text, len, clean, max) > 0)
+        hub_say(session_client(s)->user, kind, clean, session_outbox(s));
     if (clean != stackbuf)
         free(clean);
 }
 
-/* Rename c to name (valid, and this node's in a cluster). */
+/* Rename the client to name (valid, and this node's in a cluster). */
 static void
-rename_client(struct worker *w, struct client *c, const char *name)
+rename_client(struct session *s, const char *name)
 {
+    struct client *c = session_client(s);
     const char *why;
     char old[PROTO_NICK_MAX + 1];
     int rc;
 
-    rc = hub_nick(c->user, name, old, &w->outbox, &why);
+    rc = hub_nick(c->user, name, old, session_outbox(s), &why);
     if (rc < 0) {
-        worker_error(w, c, "%s: %s", why, name);
+        session_error(s, "%s: %s", why, name);
         return;
     }
     if (rc > 0) {
-        worker_notice(w, c, "you are already known as %s", name);
+        session_notice(s, "you are already known as %s", name);
         return;
     }
     snprintf(c->nick, sizeof(c->nick), "%s", name);
-    worker_notice(w, c, "you are now known as %s", c->nick);
+    session_notice(s, "you are now known as %s", c->nick);
     log_debug("client %llu (%s): %s is now %s",
               (unsigned long long)c->id, c->addr, old, c->nick);
     if (!proto_nick_equal(old, name))
         cluster_release(old);
 }
 
-/*
- * /nick.  In a cluster the name must first be this node's: the cluster
- * thread is asked (cluster_claim()) and c reads nothing more until the
- * answer comes back through the mailbox (command_claimed()).  While the
- * link is down, names cannot change.
- */
-static void
-nick(struct worker *w, struct client *c, const char *name)
+/* Is name someone else's, here or on another node? */
+static int
+taken(struct client *c, const char *name)
 {
     char real[PROTO_NICK_MAX + 1], node[CLWIRE_NAME_MAX + 1];
-    const char *why;
     uint64_t id;
     int worker;
 
+    return (hub_lookup(name, &id, &worker, real) == 0 && id != c->id) ||
+           cluster_lookup(name, real, node, sizeof(node)) == 0;
+}
+
+/*
+ * /nick.  Guest names (guest and a number) are the server's to give, on
+ * one node or many.  In a cluster the name must first be this node's:
+ * the cluster thread is asked (cluster_claim()) and the client reads
+ * nothing more until the answer comes back through the mailbox
+ * (command_claimed()).  While the link is down, names cannot change.
+ */
+static void
+nick(struct session *s, const char *name)
+{
+    struct client *c = session_client(s);
+    const char *why;
+
     if (!proto_nick_valid(name, &why)) {
-        worker_error(w, c, "%s", why);
+        session_error(s, "%s", why);
         return;
     }
-    if (!cluster_enabled() || strcmp(name, c->nick) == 0) {
-        rename_client(w, c, name);
+    if (strcmp(name, c->nick) == 0) {
+        rename_client(s, name);
         return;
     }
-    if (clwire_guest_name(name)) {
-        worker_error(w, c, "names starting with guest and a digit are "
-                     "for guests: %s", name);
+    if (proto_guest_name(name)) {
+        session_error(s, "names of guest and a number are for guests: %s",
+                      name);
         return;
     }
-    if ((hub_lookup(name, &id, &worker, real) == 0 && id != c->id) ||
-        cluster_lookup(name, real, node, sizeof(node)) == 0) {
-        worker_error(w, c, "nickname is already in use: %s", name);
+    if (!cluster_enabled()) {
+        rename_client(s, name);
         return;
     }
-    if (cluster_claim(name, c->id, w->index) < 0) {
-        worker_error(w, c, "cluster link down: nicknames cannot change "
-                     "until it is back, try again later");
+    if (taken(c, name)) {
+        session_error(s, "nickname is already in use: %s", name);
+        return;
+    }
+    if (cluster_claim(name, c->id, session_worker(s)) < 0) {
+        session_error(s, "cluster link down: nicknames cannot change "
+                      "until it is back, try again later");
         return;
     }
     c->claiming = 1;
 }
 
 /*
- * The cluster's answer to c's claim of name (c is NULL if it has gone
- * meanwhile).  Owner worker; the caller lets c read again.
+ * The cluster granted a claim of name to a client that has gone
+ * meanwhile: give the name back unless someone here uses it.  Owner
+ * worker of the client that asked.
  */
 void
-command_claimed(struct worker *w, struct client *c, const char *name,
-                int result)
+command_claim_orphan(const char *name, int result)
 {
+    char real[PROTO_NICK_MAX + 1];
     uint64_t id;
     int worker;
-    char real[PROTO_NICK_MAX + 1];
 
-    if (c == NULL || c->closing) {
-        if (result == CLUSTER_CLAIM_OK &&
-            hub_lookup(name, &id, &worker, real) < 0)
-            cluster_release(name);
+    if (result == CLUSTER_CLAIM_OK &&
+        hub_lookup(name, &id, &worker, real) < 0)
+        cluster_release(name);
+}
+
+/*
+ * The cluster's answer to the client's claim of name.  Owner worker; the
+ * caller lets the client read again.
+ */
+void
+command_claimed(struct session *s, const char *name, int result)
+{
+    struct client *c = session_client(s);
+    char guest[PROTO_NICK_MAX + 1];
+
+    if (c->closing) {
+        command_claim_orphan(name, result);
         return;
     }
     switch (result) {
     case CLUSTER_CLAIM_OK:
-        rename_client(w, c, name);
+        rename_client(s, name);
         break;
     case CLUSTER_CLAIM_TAKEN:
-        worker_error(w, c, "nickname is already in use: %s", name);
+        session_error(s, "nickname is already in use: %s", name);
         break;
-    case CLUSTER_CLAIM_LOST: {
-        char guest[PROTO_NICK_MAX + 1];
+    case CLUSTER_CLAIM_LOST:
         if (!proto_nick_equal(c->nick, name))
             break;                  /* renamed meanwhile */
-        worker_notice(w, c, "nickname %s is also in use on another "
-                      "server, which had it first", name);
+        session_notice(s, "nickname %s is also in use on another "
+                       "server, which had it first", name);
         hub_guest_name(guest);
-        rename_client(w, c, guest);
+        rename_client(s, guest);
         break;
-    }
     default:
-        worker_error(w, c, "cluster link down: nicknames cannot change "
-                     "until it is back, try again later");
+        session_error(s, "cluster link down: nicknames cannot change "
+                      "until it is back, try again later");
         break;
     }
 }
 
+/* "no such nickname" for to, sanitized: it is the client's text. */
 static void
-privmsg(struct worker *w, struct client *c, const char *to,
-        const char *text)
+no_such_nick(struct session *s, const char *to)
 {
-    char real[PROTO_NICK_MAX + 1];
-    uint64_t id;
-    int worker;
-    size_t len = strlen(text);
-    char *clean;
+    char safe[PROTO_NICK_MAX * 3 + 1];
 
-    char node[CLWIRE_NAME_MAX + 1];
-    int remote = 0;
+    proto_sanitize(to, strnlen(to, PROTO_NICK_MAX), safe);
+    session_error(s, "no such nickname: %s", safe);
+}
+
+/* /msg: to a user here, through the hub; to one elsewhere, through the
+ * cluster. */
+static void
+privmsg(struct session *s, const char *to, const char *text)
+{
+    struct client *c = session_client(s);
+    char real[PROTO_NICK_MAX + 1], node[CLWIRE_NAME_MAX + 1];
+    size_t len = strlen(text);
+    int worker, remote = 0;
+    uint64_t id;
+    char *clean;
 
     if (!proto_nick_valid(to, NULL) ||
         (hub_lookup(to, &id, &worker, real) < 0 &&
          !(remote = cluster_lookup(to, real, node, sizeof(node)) == 0))) {
-        char safe[PROTO_NICK_MAX * 3 + 1];
-        proto_sanitize(to, strnlen(to, PROTO_NICK_MAX), safe);
-        worker_error(w, c, "no such nickname: %s", safe);
+        no_such_nick(s, to);
         return;
     }
     clean = xmalloc(len * 3 + 1);
     if (proto_sanitize_max(text, len, clean,
-                           (size_t)w->conf->max_line) > 0) {
+                           (size_t)session_conf(s)->max_line) > 0) {
         if (!remote)
-            hub_outbox_direct(&w->outbox,
-                              msg_format(PROTO_PRIVATE, c->nick, clean), id,
-                              worker);
+            mbox_vec_direct(session_outbox(s),
+                            msg_format(PROTO_PRIVATE, c->nick, clean), id,
+                            worker);
         if (remote && cluster_private(c->nick, real, node, clean) < 0)
-            worker_error(w, c, "cluster link down: cannot reach %s on "
-                         "server %s", real, node);
+            session_error(s, "cluster link down: cannot reach %s on "
+                          "server %s", real, node);
         else
-            worker_reply(w, c, msg_format(PROTO_SENT, real, clean));
+            session_reply(s, msg_format(PROTO_SENT, real, clean));
     }
     free(clean);
 }
 
+/* /quit: a last "*** bye", then the close, with the reason (client text,
+ * sanitized and cut short) for the others. */
 static void
-who_line(void *arg, const char *line)
+quit(struct session *s, const char *reason)
 {
-    void **a = arg;
-
-    worker_notice(a[0], a[1], "%s", line);
-}
-
-static void
-quit(struct worker *w, struct client *c, const char *reason)
-{
+    struct client *c = session_client(s);
     size_t len = strnlen(reason, 24);
     char clean[24 * 3 + 1];
 
     proto_sanitize(reason, len, clean);
+    session_notice(s, "bye");
     if (clean[0] == '\0') {
-        worker_close(w, c, "quit");
+        session_close(s, "quit");
         return;
     }
     snprintf(c->reason, sizeof(c->reason), "quit: %s", clean);
-    worker_close(w, c, c->reason);
+    session_close(s, c->reason);
 }
 
 /*
@@ -284,9 +326,10 @@ strip_nul(char *line, size_t len)
     *o = '\0';
 }
 
-/* Run one framed line from c (NUL-terminated, may be modified). */
+/* Run one framed line from the client (NUL-terminated, may be
+ * modified). */
 void
-command_line(struct worker *w, struct client *c, char *line, size_t len)
+command_line(struct session *s, char *line, size_t len)
 {
     struct proto_cmd cmd;
 
@@ -297,36 +340,29 @@ command_line(struct worker *w, struct client *c, char *line, size_t len)
     case PROTO_EMPTY:
         break;
     case PROTO_SAY:
-        say(w, c, PROTO_PUBLIC, cmd.text);
+        say(s, PROTO_PUBLIC, cmd.text);
         break;
     case PROTO_ME:
-        say(w, c, PROTO_ACTION, cmd.text);
+        say(s, PROTO_ACTION, cmd.text);
         break;
     case PROTO_NICK:
-        nick(w, c, cmd.arg);
+        nick(s, cmd.arg);
         break;
     case PROTO_MSG:
-        privmsg(w, c, cmd.arg, cmd.text);
+        privmsg(s, cmd.arg, cmd.text);
         break;
-    case PROTO_WHO: {
-        void *arg[2] = { w, c };
-        if (!cluster_enabled()) {
-            hub_who(who_line, arg);
-            break;
-        }
-        hub_who_total(who_line, arg, cluster_remote_count());
-        cluster_who(who_line, arg);
+    case PROTO_WHO:
+        session_feed(s, feed_who());
         break;
-    }
     case PROTO_HELP:
         for (const char *const *h = proto_help_lines(); *h; h++)
-            worker_notice(w, c, "%s", *h);
+            session_notice(s, "%s", *h);
         break;
     case PROTO_QUIT:
-        quit(w, c, cmd.text);
+        quit(s, cmd.text);
         break;
     case PROTO_BAD:
-        worker_error(w, c, "%s", cmd.text);
+        session_error(s, "%s", cmd.text);
         break;
     }
 }

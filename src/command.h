@@ -1,22 +1,21 @@
 /*
  * command.h: what a client's lines do.  Runs on the worker thread that
- * owns the client.
+ * owns the client, through the session interface (session.h).
  */
 #ifndef CHATD_COMMAND_H
 #define CHATD_COMMAND_H
 
 #include <stddef.h>
 
-struct worker;
-struct client;
+struct hub_welcome;
 struct msg;
+struct session;
 
-void command_welcome(struct worker *w, struct client *c, size_t online);
+void   command_welcome(struct session *s, struct hub_welcome *wel);
 size_t command_motd(const char *text, struct msg ***out);
-void command_line(struct worker *w, struct client *c, char *line,
-                  size_t len);
-void command_too_long(struct worker *w, struct client *c);
-void command_claimed(struct worker *w, struct client *c, const char *name,
-                     int result);
+void   command_line(struct session *s, char *line, size_t len);
+void   command_too_long(struct session *s);
+void   command_claimed(struct session *s, const char *name, int result);
+void   command_claim_orphan(const char *name, int result);
 
 #endif

@@ -1,10 +1,12 @@
 /*
- * hub.c: user registry and broadcast hub.
+ * hub.c: the user registry and the ordering point of broadcasts.
  *
- * Ownership: everything in `hub` is guarded by hub.lock, except the mailbox
- * array, which is fixed after hub_init().  A struct hub_user is created by
- * hub_join() and freed by hub_leave(), both called by the worker that owns
- * the user's client, so that worker may keep a pointer to it.
+ * Ownership: everything in `hub` is guarded by hub.lock, except what is
+ * fixed once the workers run (the mailbox pointers and the relay).  A
+ * struct hub_user is created by hub_join() and freed by hub_leave(), both
+ * called by the worker that owns the user's client, so that worker may
+ * keep a pointer to it.  The mailboxes belong to their workers; the hub
+ * only appends to them.
  *
  * Global order: every broadcast is given its sequence number and appended
  * to every worker's mailbox while hub.lock is held, so each mailbox
@@ -12,19 +14,17 @@
  * published batch is one hub.lock plus one mailbox lock per worker: it
  * grows with the number of workers, never with the number of clients.
  *
- * Clustering (cluster.c): when a relay is set, hub_publish() first offers
- * it the broadcasts that carry a wire form; while the cluster link is up
- * it takes them and they come back, in the channel's order, through
- * hub_inject().  What it does not take is delivered here, as without a
- * cluster.
+ * Clustering: when a relay is set (hub_set_relay()), hub_publish() first
+ * offers it the broadcasts that carry a wire form; while the cluster link
+ * is up it takes them and they come back, in the channel's order, through
+ * hub_inject().  What it does not take is delivered here at once.
  *
- * Lock order: hub.lock before cl.lock (cluster.c) before mbox.lock.  No
+ * Lock order: hub.lock before the cluster's locks before mbox.lock.  No
  * blocking call under any of them.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,29 +37,31 @@
 
 struct hub_user {
     uint64_t          id;
+    uint64_t          order;                        /* join order */
     int               worker;
     char              nick[PROTO_NICK_MAX + 1];
-    char              fold[PROTO_NICK_MAX + 1];     /* lower case */
-    struct hub_user  *hnext;                        /* bucket chain */
+    struct hub_user  *hnext;                        /* by nick */
+    struct hub_user  *onext;                        /* by order */
     struct hub_user  *prev, *next;                  /* join order */
 };
 
 static struct {
     pthread_mutex_t    lock;
-    struct mbox       *mboxes;          /* fixed after init */
+    struct mbox      **mboxes;          /* fixed once the workers run */
     int                nworkers;        /* fixed after init */
+    struct hub_relay   relay;           /* fixed once the workers run */
     struct hub_user  **buckets;         /* lock: by folded nick */
-    size_t             nbuckets;        /* lock */
+    struct hub_user  **obuckets;        /* lock: by join order */
+    size_t             nbuckets;        /* lock: of each */
     size_t             count;           /* lock */
     struct hub_user   *first, *last;    /* lock */
     long               max_clients;     /* lock */
     uint64_t           seq;             /* lock: next broadcast's number */
+    uint64_t           order;           /* lock: last join's number */
     uint64_t           guest;           /* lock: last guest number */
     struct msg       **hist;            /* lock: ring of public messages */
     size_t             hist_cap, hist_len, hist_next;   /* lock */
     int                stopping;        /* lock */
-    int              (*relay)(struct mbox_vec *);   /* fixed after init */
-    char               guest_tag[16];   /* fixed after init */
 } hub;
 
 /* ------------------------------------------------------------------ */
@@ -77,17 +79,24 @@ hub_init(int nworkers, long max_clients, long history)
         fatal("hub_init");
     }
     hub.nworkers = nworkers;
-    hub.mboxes = xcalloc((size_t)nworkers, sizeof(struct mbox));
-    for (int i = 0; i < nworkers; i++)
-        if (mbox_init(&hub.mboxes[i]) < 0)
-            fatal("mailbox");
+    hub.mboxes = xcalloc((size_t)nworkers, sizeof(*hub.mboxes));
     hub.nbuckets = 1024;
     hub.buckets = xcalloc(hub.nbuckets, sizeof(*hub.buckets));
+    hub.obuckets = xcalloc(hub.nbuckets, sizeof(*hub.obuckets));
     hub.max_clients = max_clients;
     hub.seq = 1;
     hub.hist_cap = (size_t)history;
     if (history > 0)
         hub.hist = xcalloc((size_t)history, sizeof(struct msg *));
+}
+
+/* Worker `worker` receives through mb.  Its thread, before it serves. */
+void
+hub_attach(int worker, struct mbox *mb)
+{
+    pthread_mutex_lock(&hub.lock);
+    hub.mboxes[worker] = mb;
+    pthread_mutex_unlock(&hub.lock);
 }
 
 /* Free everything; main thread, after every worker has stopped. */
@@ -104,8 +113,7 @@ hub_destroy(void)
         msg_unref(hub.hist[i]);
     free(hub.hist);
     free(hub.buckets);
-    for (int i = 0; i < hub.nworkers; i++)
-        mbox_destroy(&hub.mboxes[i]);
+    free(hub.obuckets);
     free(hub.mboxes);
     pthread_mutex_destroy(&hub.lock);
     memset(&hub, 0, sizeof(hub));
@@ -119,54 +127,14 @@ hub_set_limits(long max_clients)
     pthread_mutex_unlock(&hub.lock);
 }
 
-struct mbox *
-hub_mbox(int worker)
-{
-    return &hub.mboxes[worker];
-}
-
 /*
- * Turn clustering on: relay takes broadcasts with a wire form (see
- * hub_publish()), and guest names get the suffix tag ("-k3f9"), unique to
- * this node.  Main thread, after hub_init() and before any worker starts.
+ * Turn clustering on (see struct hub_relay).  Main thread, after
+ * hub_init() and before any worker starts.
  */
 void
-hub_set_cluster(int (*relay)(struct mbox_vec *v), const char *tag)
+hub_set_relay(const struct hub_relay *r)
 {
-    hub.relay = relay;
-    snprintf(hub.guest_tag, sizeof(hub.guest_tag), "%s", tag);
-}
-
-/*
- * The wire form of a broadcast (see clwire.h, without the header): a new
- * message with one reference, or NULL when clustering is off.  Any
- * thread, no lock.
- */
-struct msg *
-hub_wire(const char *fmt, ...)
-{
-    char stackbuf[4096], *buf = stackbuf;
-    struct msg *m = NULL;
-    va_list ap;
-    int n;
-
-    if (hub.relay == NULL)
-        return NULL;
-    va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof(stackbuf), fmt, ap);
-    va_end(ap);
-    if (n < 0 || n > CLWIRE_MAX - CLWIRE_HEADER_MAX)
-        return NULL;                /* too long to relay: local only */
-    if ((size_t)n >= sizeof(stackbuf)) {
-        buf = xmalloc((size_t)n + 1);
-        va_start(ap, fmt);
-        vsnprintf(buf, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-    }
-    m = msg_new(buf, (size_t)n);
-    if (buf != stackbuf)
-        free(buf);
-    return m;
+    hub.relay = *r;
 }
 
 /* ------------------------------------------------------------------ */
@@ -174,50 +142,38 @@ hub_wire(const char *fmt, ...)
 /* ------------------------------------------------------------------ */
 
 static size_t
-bucket_of(const char *fold)
+order_slot(uint64_t order)
 {
-    size_t h = 5381;
-
-    for (const unsigned char *p = (const unsigned char *)fold; *p; p++)
-        h = h * 33 + *p;
-    return h & (hub.nbuckets - 1);
+    return (size_t)(order * 0x9E3779B97F4A7C15ULL >> 20) &
+           (hub.nbuckets - 1);
 }
 
 static struct hub_user *
 find(const char *nick)
 {
-    char fold[PROTO_NICK_MAX + 1];
+    for (struct hub_user *u =
+             hub.buckets[proto_nick_hash(nick) & (hub.nbuckets - 1)];
+         u != NULL; u = u->hnext)
+        if (proto_nick_equal(u->nick, nick))
+            return u;
+    return NULL;
+}
 
-    proto_nick_fold(nick, fold);
-    for (struct hub_user *u = hub.buckets[bucket_of(fold)]; u; u = u->hnext)
-        if (strcmp(u->fold, fold) == 0)
+static struct hub_user *
+find_order(uint64_t order)
+{
+    for (struct hub_user *u = hub.obuckets[order_slot(order)]; u != NULL;
+         u = u->onext)
+        if (u->order == order)
             return u;
     return NULL;
 }
 
 static void
-rehash(void)
-{
-    size_t n = hub.nbuckets * 2;
-    struct hub_user **b = xcalloc(n, sizeof(*b));
-
-    hub.nbuckets = n;
-    for (struct hub_user *u = hub.first; u; u = u->next) {
-        size_t i = bucket_of(u->fold);
-        u->hnext = b[i];
-        b[i] = u;
-    }
-    free(hub.buckets);
-    hub.buckets = b;
-}
-
-static void
 hash_insert(struct hub_user *u)
 {
-    size_t i;
+    size_t i = proto_nick_hash(u->nick) & (hub.nbuckets - 1);
 
-    proto_nick_fold(u->nick, u->fold);
-    i = bucket_of(u->fold);
     u->hnext = hub.buckets[i];
     hub.buckets[i] = u;
 }
@@ -225,77 +181,119 @@ hash_insert(struct hub_user *u)
 static void
 hash_remove(struct hub_user *u)
 {
-    struct hub_user **pp = &hub.buckets[bucket_of(u->fold)];
+    struct hub_user **pp =
+        &hub.buckets[proto_nick_hash(u->nick) & (hub.nbuckets - 1)];
 
     while (*pp != u)
         pp = &(*pp)->hnext;
     *pp = u->hnext;
 }
 
-/* Pick the next free "guestN". */
+static void
+order_insert(struct hub_user *u)
+{
+    size_t i = order_slot(u->order);
+
+    u->onext = hub.obuckets[i];
+    hub.obuckets[i] = u;
+}
+
+static void
+order_remove(struct hub_user *u)
+{
+    struct hub_user **pp = &hub.obuckets[order_slot(u->order)];
+
+    while (*pp != u)
+        pp = &(*pp)->onext;
+    *pp = u->onext;
+}
+
+/* Double both hash tables. */
+static void
+rehash(void)
+{
+    free(hub.buckets);
+    free(hub.obuckets);
+    hub.nbuckets *= 2;
+    hub.buckets = xcalloc(hub.nbuckets, sizeof(*hub.buckets));
+    hub.obuckets = xcalloc(hub.nbuckets, sizeof(*hub.obuckets));
+    for (struct hub_user *u = hub.first; u; u = u->next) {
+        hash_insert(u);
+        order_insert(u);
+    }
+}
+
+static void
+link_user(struct hub_user *u)
+{
+    u->order = ++hub.order;
+    hash_insert(u);
+    order_insert(u);
+    u->prev = hub.last;
+    if (hub.last)
+        hub.last->next = u;
+    else
+        hub.first = u;
+    hub.last = u;
+    if (++hub.count > hub.nbuckets)
+        rehash();
+}
+
+static void
+unlink_user(struct hub_user *u)
+{
+    hash_remove(u);
+    order_remove(u);
+    if (u->prev)
+        u->prev->next = u->next;
+    else
+        hub.first = u->next;
+    if (u->next)
+        u->next->prev = u->prev;
+    else
+        hub.last = u->prev;
+    hub.count--;
+}
+
+/* Pick the next free "guestN": numbered by the cluster when there is
+ * one, so that guests are unique across nodes. */
 static void
 guest_nick(char *nick)
 {
-    do
-        snprintf(nick, PROTO_NICK_MAX + 1, "guest%llu%s",
-                 (unsigned long long)++hub.guest, hub.guest_tag);
-    while (find(nick) != NULL);
+    uint64_t n;
+
+    do {
+        n = hub.relay.guest != NULL ? hub.relay.guest() : 0;
+        if (n == 0)
+            n = ++hub.guest;
+        snprintf(nick, PROTO_NICK_MAX + 1, "guest%llu",
+                 (unsigned long long)n);
+    } while (find(nick) != NULL);
 }
 
-static struct msg *
-notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static struct msg *
-notice(const char *fmt, ...)
-{
-    char text[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
-    return msg_format(PROTO_NOTICE, NULL, text);
-}
-
-/* ------------------------------------------------------------------ */
-/* Outbox helpers: the caller's own vector, no lock                     */
-/* ------------------------------------------------------------------ */
-
-/* Queue m (one reference, given away) for every client but `from`. */
-void
-hub_outbox_broadcast(struct mbox_vec *outbox, struct msg *m, uint64_t from,
-                     int history)
-{
-    hub_outbox_relay(outbox, m, from, history, NULL);
-}
-
-/*
- * The same, with wire, the form to relay to the other nodes (from
- * hub_wire(); NULL: this node only).  Both references are given away.
- */
-void
-hub_outbox_relay(struct mbox_vec *outbox, struct msg *m, uint64_t from,
-                 int history, struct msg *wire)
-{
-    struct mbox_entry e = { .kind = MBOX_BROADCAST, .msg = m,
-                            .from = from, .history = history,
-                            .wire = wire };
-    mbox_vec_push(outbox, &e);
-}
-
-/* Queue m (one reference, given away) for client `to` on `worker`. */
-void
-hub_outbox_direct(struct mbox_vec *outbox, struct msg *m, uint64_t to,
-                  int worker)
-{
-    struct mbox_entry e = { .kind = MBOX_DIRECT, .msg = m, .to = to,
-                            .worker = worker };
-    mbox_vec_push(outbox, &e);
-}
+/* The form of a broadcast for the other nodes: NULL without a cluster. */
+#define WIRE(expr) (hub.relay.relay != NULL ? (expr) : NULL)
 
 /* ------------------------------------------------------------------ */
 /* Users                                                               */
 /* ------------------------------------------------------------------ */
+
+/* Fill in w's references to the history ring; hub.lock held. */
+static void
+copy_history(struct hub_welcome *w)
+{
+    size_t first;
+
+    if (hub.hist_len == 0)
+        return;
+    w->history = xcalloc(hub.hist_len, sizeof(struct msg *));
+    first = (hub.hist_next + hub.hist_cap - hub.hist_len) % hub.hist_cap;
+    for (size_t i = 0; i < hub.hist_len; i++) {
+        struct msg *m = hub.hist[(first + i) % hub.hist_cap];
+        msg_ref(m, 1);
+        w->history[w->nhistory++] = m;
+    }
+}
 
 /*
  * Register client `id` of `worker` under a guest nickname and queue the
@@ -321,33 +319,15 @@ hub_join(uint64_t id, int worker, struct hub_welcome *w,
     u->id = id;
     u->worker = worker;
     guest_nick(u->nick);
-    hash_insert(u);
-    u->prev = hub.last;
-    if (hub.last)
-        hub.last->next = u;
-    else
-        hub.first = u;
-    hub.last = u;
-    if (++hub.count > hub.nbuckets)
-        rehash();
-
+    link_user(u);
     memcpy(w->nick, u->nick, sizeof(w->nick));
     w->join_seq = hub.seq;
     w->online = hub.count;
-    if (hub.hist_len > 0) {
-        w->history = xcalloc(hub.hist_len, sizeof(struct msg *));
-        size_t first = (hub.hist_next + hub.hist_cap - hub.hist_len) %
-                       hub.hist_cap;
-        for (size_t i = 0; i < hub.hist_len; i++) {
-            struct msg *m = hub.hist[(first + i) % hub.hist_cap];
-            msg_ref(m, 1);
-            w->history[w->nhistory++] = m;
-        }
-    }
+    copy_history(w);
     pthread_mutex_unlock(&hub.lock);
 
-    hub_outbox_relay(outbox, notice("%s has joined", w->nick), id, 0,
-                     hub_wire("J %llu %s", (unsigned long long)id, w->nick));
+    mbox_vec_broadcast(outbox, msg_notice("%s has joined", w->nick), id, 0,
+                       WIRE(clwire_join(id, w->nick)));
     return u;
 }
 
@@ -361,24 +341,15 @@ hub_leave(struct hub_user *u, const char *reason, struct mbox_vec *outbox)
     int stopping;
 
     pthread_mutex_lock(&hub.lock);
-    hash_remove(u);
-    if (u->prev)
-        u->prev->next = u->next;
-    else
-        hub.first = u->next;
-    if (u->next)
-        u->next->prev = u->prev;
-    else
-        hub.last = u->prev;
-    hub.count--;
+    unlink_user(u);
     stopping = hub.stopping;
     pthread_mutex_unlock(&hub.lock);
 
     if (!stopping)
-        hub_outbox_relay(outbox, notice("%s has left (%s)", u->nick, reason),
-                         u->id, 0, hub_wire("L %llu %s %s",
-                                            (unsigned long long)u->id,
-                                            u->nick, reason));
+        mbox_vec_broadcast(outbox,
+                           msg_notice("%s has left (%s)", u->nick, reason),
+                           u->id, 0,
+                           WIRE(clwire_leave(u->id, u->nick, reason)));
     free(u);
 }
 
@@ -411,11 +382,23 @@ hub_nick(struct hub_user *u, const char *nick, char *old,
     hash_insert(u);
     pthread_mutex_unlock(&hub.lock);
 
-    hub_outbox_relay(outbox, notice("%s is now known as %s", old, nick),
-                     u->id, 0, hub_wire("N %llu %s %s",
-                                        (unsigned long long)u->id, old,
-                                        nick));
+    mbox_vec_broadcast(outbox,
+                       msg_notice("%s is now known as %s", old, nick),
+                       u->id, 0, WIRE(clwire_rename(u->id, old, nick)));
     return 0;
+}
+
+/*
+ * Queue u's public line or action (text sanitized, not empty) for
+ * everyone else, formatted once, and for the other nodes.  Owner worker.
+ * No lock: u's nickname changes only on this thread.
+ */
+void
+hub_say(struct hub_user *u, enum proto_kind kind, const char *text,
+        struct mbox_vec *outbox)
+{
+    mbox_vec_broadcast(outbox, msg_format(kind, u->nick, text), u->id, 1,
+                       WIRE(clwire_say(kind, u->id, u->nick, text)));
 }
 
 /* A fresh guest name for a user who must give up theirs.  Any thread. */
@@ -451,8 +434,8 @@ hub_lookup(const char *nick, uint64_t *id, int *worker, char *real)
 /*
  * Call fn with each local user's nickname, in join order, then once with
  * NULL, all with hub.lock held (fn must not call back into the hub; it may
- * take cl.lock).  What fn queues for the cluster is thus in order with
- * the joins, leaves and renames relayed by hub_publish().
+ * take the cluster's locks).  What fn queues for the cluster is thus in
+ * order with the joins, leaves and renames relayed by hub_publish().
  */
 void
 hub_each(void (*fn)(void *arg, const char *nick), void *arg)
@@ -475,46 +458,45 @@ hub_count(void)
     return n;
 }
 
-/*
- * Call emit with the text of each notice line of the /who reply: a count,
- * then the nicknames in join order, several per line.  emit runs with
- * hub.lock held: it must not call back into the hub.
- */
-void
-hub_who(void (*emit)(void *arg, const char *line), void *arg)
+/* The first user who joined after `order`, or NULL; hub.lock held. */
+static struct hub_user *
+first_after(uint64_t order)
 {
-    hub_who_total(emit, arg, 0);
+    struct hub_user *u = order ? find_order(order) : NULL;
+
+    if (order == 0)
+        return hub.first;
+    if (u != NULL)
+        return u->next;
+    /* That user has left: the list is in join order, so look for the
+     * first one who joined later. */
+    for (u = hub.first; u != NULL && u->order < order; u = u->next)
+        ;
+    return u;
 }
 
 /*
- * The same, counting `extra` more users (on other nodes) in the first
- * line; the caller lists them after.
+ * One page of the user list, for a /who reply produced as the client
+ * reads it: call add with the nicknames of at most max users who joined
+ * after *after (0: from the first), in join order, and move *after past
+ * them.  Returns 1 while more users follow, else 0.  add runs with
+ * hub.lock held and must not call back into the hub.  Users who join or
+ * leave between pages may or may not be listed; nobody is listed twice.
  */
-void
-hub_who_total(void (*emit)(void *arg, const char *line), void *arg,
-              size_t extra)
+int
+hub_who_page(uint64_t *after, size_t max,
+             void (*add)(void *arg, const char *nick), void *arg)
 {
-    char line[512];
-    size_t n, total;
+    struct hub_user *u;
+    size_t n = 0;
 
     pthread_mutex_lock(&hub.lock);
-    total = hub.count + extra;
-    snprintf(line, sizeof(line), "%zu user%s online:", total,
-             total == 1 ? "" : "s");
-    emit(arg, line);
-    n = 0;
-    for (struct hub_user *u = hub.first; u; u = u->next) {
-        size_t len = strlen(u->nick);
-        if (n > 0 && n + len + 2 >= 400) {
-            emit(arg, line);
-            n = 0;
-        }
-        n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s",
-                              n > 0 ? " " : "  ", u->nick);
+    for (u = first_after(*after); u != NULL && n < max; u = u->next, n++) {
+        add(arg, u->nick);
+        *after = u->order;
     }
-    if (n > 0)
-        emit(arg, line);
     pthread_mutex_unlock(&hub.lock);
+    return u != NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -538,7 +520,7 @@ remember(struct msg *m)
 static void
 deliver(int w, const struct mbox_vec *v, int self)
 {
-    struct mbox *mb = &hub.mboxes[w];
+    struct mbox *mb = hub.mboxes[w];
     int was_empty, any = 0;
 
     mbox_lock(mb);
@@ -589,8 +571,8 @@ hub_publish(struct mbox_vec *outbox, int self)
     if (outbox->len == 0)
         return;
     pthread_mutex_lock(&hub.lock);
-    if (hub.relay != NULL)
-        hub.relay(outbox);
+    if (hub.relay.relay != NULL)
+        hub.relay.relay(outbox);
     publish_locked(outbox, self);
     pthread_mutex_unlock(&hub.lock);
 }
@@ -598,31 +580,21 @@ hub_publish(struct mbox_vec *outbox, int self)
 /*
  * Deliver v (broadcasts and direct lines from the cluster, or for this
  * node only) to every worker, in one order with everything else: like
- * hub_publish(), but never relayed and every worker is woken.  Cluster
+ * hub_publish(), but never relayed and every worker is woken.  If fill is
+ * given it first adds to v with hub.lock held, so no worker's
+ * hub_publish() comes between what fill decides and the delivery; fill
+ * may take the cluster's locks but must not call into the hub.  Cluster
  * thread; v is left empty.
  */
 void
-hub_inject(struct mbox_vec *v)
+hub_inject(struct mbox_vec *v, void (*fill)(void *arg, struct mbox_vec *v),
+           void *arg)
 {
-    if (v->len == 0)
+    if (fill == NULL && v->len == 0)
         return;
     pthread_mutex_lock(&hub.lock);
-    publish_locked(v, -1);
-    pthread_mutex_unlock(&hub.lock);
-}
-
-/*
- * Like hub_inject(), but fn first fills v while hub.lock is held, so no
- * worker's hub_publish() comes between what fn decides and the delivery
- * of v.  fn may take cl.lock (hub.lock before cl.lock) but must not call
- * into the hub.  Cluster thread.
- */
-void
-hub_inject_with(void (*fn)(void *arg, struct mbox_vec *v), void *arg,
-                struct mbox_vec *v)
-{
-    pthread_mutex_lock(&hub.lock);
-    fn(arg, v);
+    if (fill != NULL)
+        fill(arg, v);
     if (v->len > 0)
         publish_locked(v, -1);
     pthread_mutex_unlock(&hub.lock);
@@ -630,19 +602,12 @@ hub_inject_with(void (*fn)(void *arg, struct mbox_vec *v), void *arg,
 
 /*
  * Append e (its reference passes on) to the mailbox of worker e->worker,
- * outside the broadcast order: for answers to one client.  Any thread; no
- * hub.lock needed.
+ * outside the broadcast order: for answers to one client.  Any thread.
  */
 void
 hub_post(const struct mbox_entry *e)
 {
-    struct mbox *mb = &hub.mboxes[e->worker];
-    int was_empty;
-
-    mbox_lock(mb);
-    was_empty = mb->in.len == 0;
-    mbox_vec_push(&mb->in, e);
-    mbox_unlock(mb, was_empty);
+    mbox_post(hub.mboxes[e->worker], e);
 }
 
 /*
@@ -656,26 +621,11 @@ hub_shutdown(void)
     struct mbox_vec v = { 0 };
     struct mbox_entry stop = { .kind = MBOX_STOP };
 
-    hub_outbox_broadcast(&v, notice("server shutting down"), 0, 0);
+    mbox_vec_broadcast(&v, msg_notice("server shutting down"), 0, 0, NULL);
     pthread_mutex_lock(&hub.lock);
     hub.stopping = 1;
     pthread_mutex_unlock(&hub.lock);
     mbox_vec_push(&v, &stop);
-    hub_publish(&v, -1);
-    mbox_vec_free(&v);
-}
-
-/*
- * Give every worker conf (a new configuration, SIGHUP): each takes one of
- * its references when it drains its mailbox.  Main thread.
- */
-void
-hub_post_conf(struct worker_conf *conf)
-{
-    struct mbox_vec v = { 0 };
-    struct mbox_entry e = { .kind = MBOX_CONF, .conf = conf };
-
-    mbox_vec_push(&v, &e);
     hub_publish(&v, -1);
     mbox_vec_free(&v);
 }

@@ -1,9 +1,8 @@
 /*
- * hub.h: the registry of connected users and the broadcast hub, the one
- * piece of state all workers share.  Every function takes hub.lock and may
- * be called from any worker thread (hub_init/hub_destroy: main thread, with
- * no worker running) and from the cluster thread.  Lock order: hub.lock,
- * then cl.lock (cluster.c), then an mbox lock.
+ * hub.h: the registry of connected users and the ordering point of every
+ * broadcast.  Every function takes hub.lock and may be called from any
+ * worker thread and from the cluster thread, unless it says otherwise.
+ * Lock order: hub.lock, then the cluster's locks, then an mbox lock.
  */
 #ifndef CHATD_HUB_H
 #define CHATD_HUB_H
@@ -14,9 +13,7 @@
 #include "mbox.h"
 #include "proto.h"
 
-struct msg;
 struct hub_user;
-struct worker_conf;
 
 /* What a joining client is told. */
 struct hub_welcome {
@@ -28,42 +25,47 @@ struct hub_welcome {
     const char   *refused;      /* why hub_join() said no: the error */
 };
 
+/* Setup and teardown: main thread (hub_attach(): worker_start()). */
 void hub_init(int nworkers, long max_clients, long history);
+void hub_attach(int worker, struct mbox *mb);
 void hub_destroy(void);
 void hub_set_limits(long max_clients);
-struct mbox *hub_mbox(int worker);
+void hub_shutdown(void);
 
+/* Users: the worker that owns the user's client. */
 struct hub_user *hub_join(uint64_t id, int worker, struct hub_welcome *w,
                           struct mbox_vec *outbox);
 void hub_leave(struct hub_user *u, const char *reason,
                struct mbox_vec *outbox);
 int  hub_nick(struct hub_user *u, const char *nick, char *old,
               struct mbox_vec *outbox, const char **why);
-int  hub_lookup(const char *nick, uint64_t *id, int *worker, char *real);
-void hub_guest_name(char *nick);
-void hub_who(void (*emit)(void *arg, const char *line), void *arg);
-size_t hub_count(void);
+void hub_say(struct hub_user *u, enum proto_kind kind, const char *text,
+             struct mbox_vec *outbox);
 void hub_publish(struct mbox_vec *outbox, int self);
-void hub_shutdown(void);
-void hub_post_conf(struct worker_conf *conf);
 
-void hub_outbox_broadcast(struct mbox_vec *outbox, struct msg *m,
-                          uint64_t from, int history);
-void hub_outbox_relay(struct mbox_vec *outbox, struct msg *m, uint64_t from,
-                      int history, struct msg *wire);
+/* Lookups: any thread. */
+void   hub_guest_name(char *nick);
+int    hub_lookup(const char *nick, uint64_t *id, int *worker, char *real);
+size_t hub_count(void);
+int    hub_who_page(uint64_t *after, size_t max,
+                    void (*add)(void *arg, const char *nick), void *arg);
 
-/* Clustering (cluster.c). */
-void hub_set_cluster(int (*relay)(struct mbox_vec *v), const char *tag);
-struct msg *hub_wire(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-void hub_inject(struct mbox_vec *v);
-void hub_inject_with(void (*fn)(void *arg, struct mbox_vec *v), void *arg,
-                     struct mbox_vec *v);
-void hub_post(const struct mbox_entry *e);
+/*
+ * The cluster's interface to the hub (cluster.c only).  relay() takes
+ * from v the broadcasts it sends to the other nodes (they come back
+ * through hub_inject()) and returns how many; guest() gives the next
+ * guest number unique in the cluster, or 0 for none.  Both run with
+ * hub.lock held and must not call back into the hub.
+ */
+struct hub_relay {
+    int      (*relay)(struct mbox_vec *v);
+    uint64_t (*guest)(void);
+};
+
+void hub_set_relay(const struct hub_relay *r);
+void hub_inject(struct mbox_vec *v,
+                void (*fill)(void *arg, struct mbox_vec *v), void *arg);
 void hub_each(void (*fn)(void *arg, const char *nick), void *arg);
-void hub_who_total(void (*emit)(void *arg, const char *line), void *arg,
-                   size_t extra);
-void hub_outbox_direct(struct mbox_vec *outbox, struct msg *m, uint64_t to,
-                       int worker);
+void hub_post(const struct mbox_entry *e);
 
 #endif

@@ -27,6 +27,7 @@
 #include "listener.h"
 #include "log.h"
 #include "net.h"
+#include "clock.h"
 #include "worker.h"
 
 #define CHATD_LISTEN_MAX    32
@@ -38,8 +39,6 @@ static struct {
     int             stopfd;         /* eventfd: main -> acceptor */
     int             reserve;        /* spare descriptor for EMFILE */
     pthread_t       thread;
-    struct worker  *workers;
-    int             nworkers;
 } lst;
 
 /*
@@ -66,17 +65,6 @@ listener_open(const char *const *addrs, int naddrs, int *port)
         lst.nfds += n;
     }
     return 0;
-}
-
-static struct worker *
-least_loaded(void)
-{
-    struct worker *best = &lst.workers[0];
-
-    for (int i = 1; i < lst.nworkers; i++)
-        if (atomic_load(&lst.workers[i].load) < atomic_load(&best->load))
-            best = &lst.workers[i];
-    return best;
 }
 
 /* Refuse one pending connection using the reserve descriptor. */
@@ -111,7 +99,7 @@ accept_all(int lfd)
     for (;;) {
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd >= 0) {
-            worker_handoff(least_loaded(), fd);
+            worker_handoff(fd);
             continue;
         }
         switch (errno) {
@@ -123,9 +111,9 @@ accept_all(int lfd)
         case ENFILE:
         case ENOBUFS:
         case ENOMEM:
-            if (worker_now_ms() - last_warn > 10000) {
+            if (clock_ms() - last_warn > 10000) {
                 log_warn("accept: refusing connections");
-                last_warn = worker_now_ms();
+                last_warn = clock_ms();
             }
             if (refuse_with_reserve(lfd) == 0)
                 continue;
@@ -189,13 +177,11 @@ listener_main(void *arg)
  * started.
  */
 void
-listener_start(struct worker *workers, int nworkers)
+listener_start(void)
 {
     char a[NET_ADDRSTRLEN];
     int rc;
 
-    lst.workers = workers;
-    lst.nworkers = nworkers;
     lst.reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if ((lst.stopfd = eventfd(0, EFD_CLOEXEC)) < 0)
         fatal("eventfd");

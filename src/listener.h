@@ -6,10 +6,9 @@
 #ifndef CHATD_LISTENER_H
 #define CHATD_LISTENER_H
 
-struct worker;
 
 int  listener_open(const char *const *addrs, int naddrs, int *port);
-void listener_start(struct worker *workers, int nworkers);
+void listener_start(void);
 void listener_stop(void);
 
 #endif

@@ -7,12 +7,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "mbox.h"
 #include "msg.h"
+#include "wakeup.h"
 #include "xmalloc.h"
 
 /* Append e to a vector (no locking: the caller owns vec or holds its lock). */
@@ -24,6 +24,31 @@ mbox_vec_push(struct mbox_vec *vec, const struct mbox_entry *e)
         vec->v = xrealloc(vec->v, vec->cap * sizeof(*vec->v));
     }
     vec->v[vec->len++] = *e;
+}
+
+/*
+ * Queue m (one reference, given away) for every client but `from`, with
+ * wire, its form for the other nodes (NULL: this node only; one
+ * reference, given away).  history: keep it in the replay ring.
+ */
+void
+mbox_vec_broadcast(struct mbox_vec *vec, struct msg *m, uint64_t from,
+                   int history, struct msg *wire)
+{
+    struct mbox_entry e = { .kind = MBOX_BROADCAST, .msg = m,
+                            .from = from, .history = history,
+                            .wire = wire };
+    mbox_vec_push(vec, &e);
+}
+
+/* Queue m (one reference, given away) for client `to` of `worker`. */
+void
+mbox_vec_direct(struct mbox_vec *vec, struct msg *m, uint64_t to,
+                int worker)
+{
+    struct mbox_entry e = { .kind = MBOX_DIRECT, .msg = m, .to = to,
+                            .worker = worker };
+    mbox_vec_push(vec, &e);
 }
 
 /* Drop the references the entries hold and free the vector. */
@@ -48,7 +73,7 @@ mbox_init(struct mbox *mb)
         errno = rc;
         return -1;
     }
-    mb->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    mb->efd = wakeup_open();
     if (mb->efd < 0) {
         pthread_mutex_destroy(&mb->lock);
         return -1;
@@ -88,10 +113,23 @@ mbox_unlock(struct mbox *mb, int wake)
 void
 mbox_wake(struct mbox *mb)
 {
-    uint64_t one = 1;
+    wakeup_post(mb->efd);
+}
 
-    while (write(mb->efd, &one, sizeof(one)) < 0 && errno == EINTR)
-        ;
+/*
+ * Append e (its references pass on) outside any broadcast order: answers
+ * and settings for the owner, which is woken if the mailbox was empty.
+ * Any thread.
+ */
+void
+mbox_post(struct mbox *mb, const struct mbox_entry *e)
+{
+    int was_empty;
+
+    mbox_lock(mb);
+    was_empty = mb->in.len == 0;
+    mbox_vec_push(&mb->in, e);
+    mbox_unlock(mb, was_empty);
 }
 
 /*
@@ -102,10 +140,7 @@ mbox_wake(struct mbox *mb)
 void
 mbox_clear(struct mbox *mb)
 {
-    uint64_t n;
-
-    while (read(mb->efd, &n, sizeof(n)) < 0 && errno == EINTR)
-        ;
+    wakeup_drain(mb->efd);
 }
 
 /*

@@ -1,8 +1,10 @@
 /*
- * mbox.h: a worker's mailbox.  The hub (on any worker's thread, under
- * hub.lock) appends entries; the owning worker takes them all at once.
- * An eventfd in the worker's epoll set wakes it.  Lock order: hub.lock
- * before mbox.lock.
+ * mbox.h: a worker's mailbox, and the entry vectors ("outboxes") that
+ * fill it.  Each worker owns its mailbox (worker.c creates and frees it);
+ * the hub appends broadcasts in their global order (on any thread, under
+ * hub.lock), others post answers and settings with mbox_post(), and the
+ * owner takes everything at once.  An eventfd in the worker's epoll set
+ * wakes it.  Lock order: hub.lock before mbox.lock.
  */
 #ifndef CHATD_MBOX_H
 #define CHATD_MBOX_H
@@ -49,12 +51,17 @@ struct mbox {
 };
 
 void mbox_vec_push(struct mbox_vec *vec, const struct mbox_entry *e);
+void mbox_vec_broadcast(struct mbox_vec *vec, struct msg *m, uint64_t from,
+                        int history, struct msg *wire);
+void mbox_vec_direct(struct mbox_vec *vec, struct msg *m, uint64_t to,
+                     int worker);
 void mbox_vec_free(struct mbox_vec *vec);
 int  mbox_init(struct mbox *mb);
 void mbox_destroy(struct mbox *mb);
 void mbox_lock(struct mbox *mb);
 void mbox_unlock(struct mbox *mb, int wake);
 void mbox_wake(struct mbox *mb);
+void mbox_post(struct mbox *mb, const struct mbox_entry *e);
 void mbox_clear(struct mbox *mb);
 void mbox_take(struct mbox *mb, struct mbox_vec *out);
 

@@ -1,6 +1,8 @@
 /* msg.c: reference-counted lines (see msg.h); any thread. */
 #include "config.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +37,20 @@ msg_format(enum proto_kind kind, const char *nick, const char *text)
     if (buf != stackbuf)
         free(buf);
     return m;
+}
+
+/* A new "*** text" notice, text formatted from fmt (at most 511 bytes;
+ * the caller's arguments must already be sanitized). */
+struct msg *
+msg_notice(const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    return msg_format(PROTO_NOTICE, NULL, text);
 }
 
 /* Take n more references. */

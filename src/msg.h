@@ -21,6 +21,8 @@ struct msg {
 struct msg *msg_new(const char *data, size_t len);
 struct msg *msg_format(enum proto_kind kind, const char *nick,
                        const char *text);
+struct msg *msg_notice(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 void        msg_ref(struct msg *m, unsigned n);
 void        msg_unref(struct msg *m);
 

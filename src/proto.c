@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <strings.h>
 #include <string.h>
 
 #include "proto.h"
@@ -149,6 +150,37 @@ proto_nick_fold(const char *nick, char *out)
     out[i] = '\0';
 }
 
+/*
+ * 1 if nick is a guest name: "guest" (any case) and nothing but digits.
+ * The server hands these out (unique across a cluster); users may not
+ * take them with /nick, on one node or many.
+ */
+int
+proto_guest_name(const char *nick)
+{
+    size_t i = 5;
+
+    if (strncasecmp(nick, "guest", 5) != 0 || nick[5] == '\0')
+        return 0;
+    for (; nick[i] != '\0'; i++)
+        if (nick[i] < '0' || nick[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* A hash of nick that ignores ASCII case (djb2 of the folded name). */
+size_t
+proto_nick_hash(const char *nick)
+{
+    char fold[PROTO_NICK_MAX + 1];
+    size_t h = 5381;
+
+    proto_nick_fold(nick, fold);
+    for (const unsigned char *p = (const unsigned char *)fold; *p; p++)
+        h = h * 33 + *p;
+    return h;
+}
+
 /* Nonzero when a and b are the same nickname, ignoring ASCII case. */
 int
 proto_nick_equal(const char *a, const char *b)
@@ -199,8 +231,13 @@ parse_nick(char *args, struct proto_cmd *cmd)
 {
     char *rest = split_word(args);
 
-    if (*args == '\0' || *rest != '\0') {
+    if (*args == '\0') {
         bad(cmd, "usage: /nick NAME");
+        return;
+    }
+    if (*rest != '\0') {
+        bad(cmd, "a nickname cannot contain spaces: 1-24 of "
+                 "A-Z a-z 0-9 _ -");
         return;
     }
     cmd->type = PROTO_NICK;
@@ -251,8 +288,8 @@ void
 proto_parse(char *line, struct proto_cmd *cmd)
 {
     memset(cmd, 0, sizeof(*cmd));
-    if (line[0] == '\0')
-        return;                         /* PROTO_EMPTY */
+    if (*skip_spaces(line) == '\0')
+        return;                         /* PROTO_EMPTY, or only blanks */
     if (line[0] != '/' || line[1] == '/') {
         cmd->type = PROTO_SAY;
         cmd->text = line[0] == '/' ? line + 1 : line;
@@ -262,17 +299,17 @@ proto_parse(char *line, struct proto_cmd *cmd)
     char *name = line + 1;
     char *args = split_word(name);
 
-    if (strcmp(name, "nick") == 0)
+    if (strcasecmp(name, "nick") == 0)
         parse_nick(args, cmd);
-    else if (strcmp(name, "msg") == 0)
+    else if (strcasecmp(name, "msg") == 0)
         parse_msg(args, cmd);
-    else if (strcmp(name, "me") == 0)
+    else if (strcasecmp(name, "me") == 0)
         parse_me(args, cmd);
-    else if (strcmp(name, "who") == 0)
+    else if (strcasecmp(name, "who") == 0)
         parse_noargs(args, cmd, PROTO_WHO, "usage: /who");
-    else if (strcmp(name, "help") == 0)
+    else if (strcasecmp(name, "help") == 0)
         parse_noargs(args, cmd, PROTO_HELP, "usage: /help");
-    else if (strcmp(name, "quit") == 0) {
+    else if (strcasecmp(name, "quit") == 0) {
         cmd->type = PROTO_QUIT;
         cmd->text = args;
     } else if (name[0] == '\0')

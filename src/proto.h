@@ -46,6 +46,8 @@ size_t proto_sanitize_max(const char *in, size_t len, char *out,
 int    proto_nick_valid(const char *nick, const char **why);
 int    proto_nick_equal(const char *a, const char *b);
 void   proto_nick_fold(const char *nick, char *out);
+size_t proto_nick_hash(const char *nick);
+int    proto_guest_name(const char *nick);
 void   proto_parse(char *line, struct proto_cmd *cmd);
 size_t proto_format(char *out, size_t cap, enum proto_kind kind,
                     const char *nick, const char *text);

@@ -109,10 +109,12 @@ START_TEST(test_wire_names_and_urls)
     ck_assert(clwire_name_valid("node-1.example:7777"));
     ck_assert(!clwire_name_valid(""));
     ck_assert(!clwire_name_valid("has space"));
-    ck_assert(clwire_guest_name("guest12-ab3d"));
-    ck_assert(clwire_guest_name("GUEST7"));
-    ck_assert(!clwire_guest_name("guesthouse"));
-    ck_assert(!clwire_guest_name("alice"));
+    ck_assert(proto_guest_name("guest12"));
+    ck_assert(proto_guest_name("GUEST7"));
+    ck_assert(!proto_guest_name("guest12-ab3d"));
+    ck_assert(!proto_guest_name("guest"));
+    ck_assert(!proto_guest_name("guesthouse"));
+    ck_assert(!proto_guest_name("alice"));
     ck_assert_int_eq(clwire_parse_url("redis://127.0.0.1:6380", host,
                                       sizeof(host), &port), 0);
     ck_assert_str_eq(host, "127.0.0.1");
@@ -464,7 +466,7 @@ START_TEST(test_nick_unique_across_nodes)
     hconn_send(b, "/nick KEEPER\n");
     expect(b, "*** error: nickname is already in use: KEEPER");
     hconn_send(b, "/nick guest99\n");
-    expect(b, "*** error: names starting with guest");
+    expect(b, "*** error: names of guest and a number are for guests");
     /* The same new name on two nodes at once: one wins. */
     for (int round = 0; round < 5; round++) {
         char name[16];

@@ -22,11 +22,16 @@
 #include "sendlog.h"
 
 static struct mbox_vec outbox, taken;
+static struct mbox mboxes[2];   /* the workers' mailboxes */
 
 static void
 hub_setup(void)
 {
     hub_init(2, 3, 2);          /* 2 workers, max 3 clients, history 2 */
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(mbox_init(&mboxes[i]), 0);
+        hub_attach(i, &mboxes[i]);
+    }
     memset(&outbox, 0, sizeof(outbox));
     memset(&taken, 0, sizeof(taken));
 }
@@ -37,6 +42,8 @@ hub_teardown(void)
     mbox_vec_free(&outbox);
     mbox_vec_free(&taken);
     hub_destroy();
+    for (int i = 0; i < 2; i++)
+        mbox_destroy(&mboxes[i]);
 }
 
 static struct msg *
@@ -50,7 +57,7 @@ static void
 take(int w)
 {
     mbox_vec_free(&taken);
-    mbox_take(hub_mbox(w), &taken);
+    mbox_take(&mboxes[w], &taken);
 }
 
 static int
@@ -148,13 +155,37 @@ START_TEST(test_who)
 {
     struct hub_welcome w;
     char buf[1024] = "";
+    uint64_t after = 0;
     struct hub_user *a = hub_join(1, 0, &w, &outbox);
     struct hub_user *b = hub_join(2, 1, &w, &outbox);
 
-    hub_who(collect, buf);
-    ck_assert_str_eq(buf, "2 users online:|  guest1 guest2|");
+    ck_assert_int_eq(hub_who_page(&after, 10, collect, buf), 0);
+    ck_assert_str_eq(buf, "guest1|guest2|");
     hub_leave(a, "x", &outbox);
     hub_leave(b, "x", &outbox);
+}
+END_TEST
+
+/* A /who made a page at a time lists each user once, in join order,
+ * even when the user where the last page ended has left meanwhile. */
+START_TEST(test_who_pages)
+{
+    struct hub_welcome w;
+    char buf[1024] = "";
+    uint64_t after = 0;
+    struct hub_user *a = hub_join(1, 0, &w, &outbox);
+    struct hub_user *b = hub_join(2, 1, &w, &outbox);
+    struct hub_user *c = hub_join(3, 1, &w, &outbox);
+
+    ck_assert_int_eq(hub_who_page(&after, 1, collect, buf), 1);
+    ck_assert_str_eq(buf, "guest1|");
+    hub_leave(a, "x", &outbox);     /* the cursor's user leaves */
+    ck_assert_int_eq(hub_who_page(&after, 1, collect, buf), 1);
+    ck_assert_str_eq(buf, "guest1|guest2|");
+    ck_assert_int_eq(hub_who_page(&after, 1, collect, buf), 0);
+    ck_assert_str_eq(buf, "guest1|guest2|guest3|");
+    hub_leave(b, "x", &outbox);
+    hub_leave(c, "x", &outbox);
 }
 END_TEST
 
@@ -163,12 +194,12 @@ START_TEST(test_publish_order_and_routing)
     struct mbox_vec other = { 0 };
 
     /* Two workers publish interleaved batches. */
-    hub_outbox_broadcast(&outbox, text("a1\n"), 1, 1);
-    hub_outbox_direct(&outbox, text("d-to-w1\n"), 7, 1);
-    hub_outbox_broadcast(&outbox, text("a2\n"), 1, 1);
+    mbox_vec_broadcast(&outbox, text("a1\n"), 1, 1, NULL);
+    mbox_vec_direct(&outbox, text("d-to-w1\n"), 7, 1);
+    mbox_vec_broadcast(&outbox, text("a2\n"), 1, 1, NULL);
     hub_publish(&outbox, 0);
     ck_assert_uint_eq(outbox.len, 0);
-    hub_outbox_broadcast(&other, text("b1\n"), 2, 1);
+    mbox_vec_broadcast(&other, text("b1\n"), 2, 1, NULL);
     hub_publish(&other, 1);
     mbox_vec_free(&other);
 
@@ -200,10 +231,10 @@ START_TEST(test_history_on_join)
 {
     struct hub_welcome w;
 
-    hub_outbox_broadcast(&outbox, text("old\n"), 9, 1);
-    hub_outbox_broadcast(&outbox, text("notice\n"), 9, 0);  /* not kept */
-    hub_outbox_broadcast(&outbox, text("m2\n"), 9, 1);
-    hub_outbox_broadcast(&outbox, text("m3\n"), 9, 1);
+    mbox_vec_broadcast(&outbox, text("old\n"), 9, 1, NULL);
+    mbox_vec_broadcast(&outbox, text("notice\n"), 9, 0, NULL);  /* not kept */
+    mbox_vec_broadcast(&outbox, text("m2\n"), 9, 1, NULL);
+    mbox_vec_broadcast(&outbox, text("m3\n"), 9, 1, NULL);
     hub_publish(&outbox, -1);
     struct hub_user *u = hub_join(1, 0, &w, &outbox);
     ck_assert_uint_eq(w.nhistory, 2);               /* history = 2 */
@@ -428,6 +459,7 @@ main(void)
     tcase_add_test(tc, test_guest_name_skips_taken);
     tcase_add_test(tc, test_nick_unique_ignoring_case);
     tcase_add_test(tc, test_who);
+    tcase_add_test(tc, test_who_pages);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("Publish");

@@ -408,8 +408,32 @@ START_TEST(test_parse_unknown)
     ck_assert_ptr_nonnull(strstr(cmd.text, "unknown command"));
     parse("/");
     ck_assert_int_eq(cmd.type, PROTO_BAD);
-    parse("/NICK bob");                 /* commands are lower case */
+}
+END_TEST
+
+/* Issue 11: command names ignore case; a line of blanks is empty; a
+ * nickname with a space says what is wrong with it. */
+START_TEST(test_issue_11_papercuts)
+{
+    parse("/NICK bob");
+    ck_assert_int_eq(cmd.type, PROTO_NICK);
+    ck_assert_str_eq(cmd.arg, "bob");
+    parse("/Msg bob hi");
+    ck_assert_int_eq(cmd.type, PROTO_MSG);
+    parse("/WHO");
+    ck_assert_int_eq(cmd.type, PROTO_WHO);
+    parse("    ");
+    ck_assert_int_eq(cmd.type, PROTO_EMPTY);
+    parse(" \t ");
+    ck_assert_int_eq(cmd.type, PROTO_EMPTY);
+    parse("  hi");
+    ck_assert_int_eq(cmd.type, PROTO_SAY);
+    ck_assert_str_eq(cmd.text, "  hi");
+    parse("/nick bad name");
     ck_assert_int_eq(cmd.type, PROTO_BAD);
+    ck_assert_ptr_nonnull(strstr(cmd.text, "cannot contain spaces"));
+    ck_assert(proto_guest_name("guest5"));
+    ck_assert(!proto_guest_name("guest5x"));
 }
 END_TEST
 
@@ -501,6 +525,7 @@ proto_suite(void)
     tcase_add_test(tc, test_parse_msg);
     tcase_add_test(tc, test_parse_me_who_help_quit);
     tcase_add_test(tc, test_parse_unknown);
+    tcase_add_test(tc, test_issue_11_papercuts);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("Format");

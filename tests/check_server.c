@@ -779,18 +779,19 @@ drain_socket(void *arg)
 
 /*
  * A client that stops reading while the others exchange only direct
- * lines (here: /help) keeps the send log from being trimmed.  Its own
- * backlog stays under sendq, but what it holds does not: it is cut once
- * it holds more than sendq bytes of the log.  Found in review: memory
- * grew without bound before.
+ * lines (here: private messages) keeps the send log from being trimmed.
+ * Its own backlog stays under sendq, but what it holds does not: it is
+ * cut once it holds more than sendq bytes of the log.  Found in review:
+ * memory grew without bound before.
  */
 START_TEST(test_issue_log_pinned_by_stalled_client)
 {
     struct hserver s2;
     const char *args[] = { "-w", "1", "--rate", "0", "--sendq", "8M", NULL };
     static char big[1001];
-    struct hconn *d, *a;
-    pthread_t th;
+    static char pm[1001];
+    struct hconn *d, *a, *b;
+    pthread_t th, thb;
 
     ck_assert_int_eq(hserver_start(&s2, args), 0);
     d = hconn_join(s2.port, NULL, 0);
@@ -799,21 +800,31 @@ START_TEST(test_issue_log_pinned_by_stalled_client)
     ck_assert(hconn_nick(d, "stalled"));
     a = hconn_join(s2.port, NULL, 0);
     ck_assert_ptr_nonnull(a);
+    b = hconn_join(s2.port, NULL, 0);
+    ck_assert_ptr_nonnull(b);
+    ck_assert(hconn_nick(b, "sink"));
     pthread_create(&th, NULL, drain_socket, a);
+    pthread_create(&thb, NULL, drain_socket, b);
     memset(big, 'x', 999);
     big[999] = '\n';
     for (int i = 0; i < 6000; i++)          /* 6 MB: stalled is behind */
         ck_assert_int_eq(hconn_write(a, big, 1000), 0);
-    /* ~13 MB of replies to a: with what the kernel took off stalled's
-     * 6 MB (up to 4 MB), the log it holds passes 8 MB. */
-    for (int i = 0; i < 30000; i++)
-        ck_assert_int_eq(hconn_write(a, "/help\n", 6), 0);
+    /* ~14 MB of private lines to sink: with what the kernel took off
+     * stalled's 6 MB (up to 4 MB), the log it holds passes 8 MB. */
+    memcpy(pm, "/msg sink ", 10);
+    memset(pm + 10, 'y', 989);
+    pm[999] = '\n';
+    for (int i = 0; i < 14000; i++)
+        ck_assert_int_eq(hconn_write(a, pm, 1000), 0);
     ck_assert_msg(hserver_wait_log(&s2, "stalled: holding over 8388608 "
                                    "bytes of the send log", 20000),
                   "the stalled client was never cut");
     shutdown(a->fd, SHUT_RDWR);
+    shutdown(b->fd, SHUT_RDWR);
     pthread_join(th, NULL);
+    pthread_join(thb, NULL);
     hconn_close(a);
+    hconn_close(b);
     hconn_close(d);
     ck_assert_int_eq(hserver_stop(&s2), 0);
 }

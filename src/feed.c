@@ -1,0 +1,147 @@
+/*
+ * feed.c: long replies a chunk at a time (see feed.h).  The worker that
+ * owns the client only; the hub and the cluster are asked for one page
+ * of users at a time, under their own locks.
+ *
+ * A /who reply is "N users online:" and then the nicknames, local ones
+ * first in join order and then those of the other nodes, several to a
+ * line, each line under FEED_WHO_LINE bytes: one list, however many
+ * nodes there are.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "cluster.h"
+#include "feed.h"
+#include "hub.h"
+#include "msg.h"
+#include "xmalloc.h"
+
+#define FEED_WHO_LINE   400     /* bytes of nicknames per line */
+#define FEED_WHO_PAGE   64      /* users asked for at a time */
+
+enum feed_kind { FEED_LIST, FEED_WHO };
+enum who_phase { WHO_COUNT, WHO_LOCAL, WHO_REMOTE, WHO_DONE };
+
+struct feed {
+    enum feed_kind  kind;
+    struct msg    **v;          /* FEED_LIST: references still to send */
+    size_t          n, i;
+    enum who_phase  phase;      /* FEED_WHO */
+    uint64_t        after;      /* local: last user listed */
+    size_t          node, pos;  /* remote: where the next page starts */
+    char            line[FEED_WHO_LINE + PROTO_NICK_MAX + 2];
+    size_t          len;
+    struct client  *c;          /* while filling */
+};
+
+/* A feed of n references (v and the references are given away). */
+struct feed *
+feed_list(struct msg **v, size_t n)
+{
+    struct feed *f = xcalloc(1, sizeof(*f));
+
+    f->kind = FEED_LIST;
+    f->v = v;
+    f->n = n;
+    return f;
+}
+
+struct feed *
+feed_who(void)
+{
+    struct feed *f = xcalloc(1, sizeof(*f));
+
+    f->kind = FEED_WHO;
+    return f;
+}
+
+void
+feed_free(struct feed *f)
+{
+    if (f == NULL)
+        return;
+    for (size_t i = f->i; i < f->n; i++)
+        msg_unref(f->v[i]);
+    free(f->v);
+    free(f);
+}
+
+/* Send the nicknames gathered so far as one notice. */
+static void
+who_flush(struct feed *f)
+{
+    if (f->len == 0)
+        return;
+    client_reply(f->c, msg_notice("%s", f->line));
+    f->len = 0;
+}
+
+/* Page callback: add one nickname to the line, sending it when full. */
+static void
+who_add(void *arg, const char *nick)
+{
+    struct feed *f = arg;
+    size_t len = strlen(nick);
+
+    if (f->len > 0 && f->len + len + 2 >= FEED_WHO_LINE)
+        who_flush(f);
+    f->len += (size_t)snprintf(f->line + f->len, sizeof(f->line) - f->len,
+                               "%s%s", f->len > 0 ? " " : "  ", nick);
+}
+
+/* One step of /who: the count, or a page of users. */
+static void
+who_step(struct feed *f)
+{
+    size_t total;
+
+    switch (f->phase) {
+    case WHO_COUNT:
+        total = hub_count() + cluster_remote_count();
+        client_reply(f->c, msg_notice("%zu user%s online:", total,
+                                      total == 1 ? "" : "s"));
+        f->phase = WHO_LOCAL;
+        break;
+    case WHO_LOCAL:
+        if (!hub_who_page(&f->after, FEED_WHO_PAGE, who_add, f))
+            f->phase = WHO_REMOTE;
+        break;
+    case WHO_REMOTE:
+        if (!cluster_who_page(&f->node, &f->pos, FEED_WHO_PAGE, who_add,
+                              f)) {
+            who_flush(f);
+            f->phase = WHO_DONE;
+        }
+        break;
+    case WHO_DONE:
+        break;
+    }
+}
+
+/*
+ * Add f's next lines to c's replies while fewer than `low` bytes of them
+ * wait.  Returns 1 while f has more to send, 0 when it is done (the
+ * caller frees it).
+ */
+int
+feed_fill(struct feed *f, struct client *c, size_t low)
+{
+    f->c = c;
+    while (c->rq_bytes < low) {
+        if (f->kind == FEED_LIST) {
+            if (f->i == f->n)
+                return 0;
+            client_reply(c, f->v[f->i++]);
+        } else {
+            if (f->phase == WHO_DONE)
+                return 0;
+            who_step(f);
+        }
+    }
+    return f->kind == FEED_LIST ? f->i < f->n : f->phase != WHO_DONE;
+}

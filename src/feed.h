@@ -1,0 +1,21 @@
+/*
+ * feed.h: long replies made as the client reads them (the welcome's MOTD
+ * and history, /who), so that they never need a send queue that grows
+ * with the number of users or lines: a feed adds the next lines to its
+ * client's replies only while fewer than `low` bytes of them wait.  The
+ * worker that owns the client only.
+ */
+#ifndef CHATD_FEED_H
+#define CHATD_FEED_H
+
+#include <stddef.h>
+
+struct client;
+struct msg;
+
+struct feed *feed_list(struct msg **v, size_t n);
+struct feed *feed_who(void);
+int  feed_fill(struct feed *f, struct client *c, size_t low);
+void feed_free(struct feed *f);
+
+#endif
