@@ -8,7 +8,11 @@
 
 struct worker;
 
-int  listener_open(const char *const *addrs, int naddrs, int *port);
+#include <stddef.h>
+
+int  listener_open(const char *const *addrs, int naddrs, int *port,
+                   char *err, size_t errlen);
+void listener_close(void);
 void listener_start(struct worker *workers, int nworkers);
 void listener_stop(void);
 
