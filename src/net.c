@@ -37,14 +37,18 @@ net_addr_string(const struct sockaddr *sa, char *buf, size_t len)
     return buf;
 }
 
-/* Local and peer address of a socket; 0 or -1 (buf says "(unknown)"). */
-int
-net_local_string(int fd, char *buf, size_t len)
+/*
+ * Format a socket's local (peer 0) or peer address into buf.  Returns 0,
+ * or -1 with "(unknown)" in buf.
+ */
+static int
+sock_string(int fd, int peer, char *buf, size_t len)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
 
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+    if ((peer ? getpeername(fd, (struct sockaddr *)&ss, &sl) :
+                getsockname(fd, (struct sockaddr *)&ss, &sl)) < 0) {
         snprintf(buf, len, "(unknown)");
         return -1;
     }
@@ -52,18 +56,17 @@ net_local_string(int fd, char *buf, size_t len)
     return 0;
 }
 
+/* Local and peer address of a socket; 0 or -1 (buf says "(unknown)"). */
+int
+net_local_string(int fd, char *buf, size_t len)
+{
+    return sock_string(fd, 0, buf, len);
+}
+
 int
 net_peer_string(int fd, char *buf, size_t len)
 {
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-
-    if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0) {
-        snprintf(buf, len, "(unknown)");
-        return -1;
-    }
-    net_addr_string((struct sockaddr *)&ss, buf, len);
-    return 0;
+    return sock_string(fd, 1, buf, len);
 }
 
 static int

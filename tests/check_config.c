@@ -55,6 +55,20 @@ bad(const char *text, const char *want)
     ck_assert_str_eq(err, want);
 }
 
+/* What conffile_dump() writes for s; free() it. */
+static char *
+dump(const struct settings *from)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    ck_assert_ptr_nonnull(f);
+    conffile_dump(f, from);
+    ck_assert_int_eq(fclose(f), 0);
+    return buf;
+}
+
 static const char *
 srcfile(const char *name, char *buf, size_t len)
 {
@@ -170,18 +184,13 @@ END_TEST
 START_TEST(test_dump_round_trip)
 {
     struct settings back;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f;
+    char *buf;
 
     ck_assert_int_eq(parse("bind = ::1\nbind = 10.0.0.1\nmotd = /m\n"
                            "rate = 7\nsendq = 3M\ndaemon = yes\n"), 0);
-    f = open_memstream(&buf, &len);
-    ck_assert_ptr_nonnull(f);
-    conffile_dump(f, &s);
-    fclose(f);
+    buf = dump(&s);
     settings_defaults(&back);
-    ck_assert_msg(conffile_parse("dump", buf, len, &back, err,
+    ck_assert_msg(conffile_parse("dump", buf, strlen(buf), &back, err,
                                  sizeof(err)) == 0, "%s", err);
     for (const struct settings_key *k = settings_keys; k->name; k++)
         ck_assert_msg(settings_equal(&s, &back, k), "%s differs", k->name);
@@ -194,19 +203,14 @@ END_TEST
  * command line (settings_note()), or the default. */
 START_TEST(test_dump_origins)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f;
+    char *buf;
 
     ck_assert_int_eq(parse("# c\nrate = 5\n\nbind = ::1\nbind = 10.0.0.1\n"),
                      0);
     ck_assert_int_eq(settings_set(&s, settings_find("verbose"), NULL, err,
                                   sizeof(err)), 0);
     settings_note(&s, settings_find("verbose"), SETTINGS_CMDLINE);
-    f = open_memstream(&buf, &len);
-    ck_assert_ptr_nonnull(f);
-    conffile_dump(f, &s);
-    fclose(f);
+    buf = dump(&s);
     ck_assert_msg(strstr(buf, "\nrate = 5  # t.conf:2\n"), "%s", buf);
     ck_assert_msg(strstr(buf, "\nbind = ::1  # t.conf:4\n"), "%s", buf);
     ck_assert_msg(strstr(buf, "\nbind = 10.0.0.1  # t.conf:5\n"), "%s", buf);
@@ -217,9 +221,7 @@ START_TEST(test_dump_origins)
     free(buf);
     /* Put back to the default, a value says so again. */
     settings_reset(&s, settings_find("rate"));
-    f = open_memstream(&buf, &len);
-    conffile_dump(f, &s);
-    fclose(f);
+    buf = dump(&s);
     ck_assert_msg(strstr(buf, "\nrate = 20  # default\n"), "%s", buf);
     free(buf);
 }
