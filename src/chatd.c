@@ -9,8 +9,9 @@
  *   parse   the command line, for -c, -t and bad options (exit 2);
  *   check   the config file, then the command line again over it (the
  *           command line wins), the MOTD, the user, and the listening
- *           sockets, opened as a start opens them (exit 2 if any fails;
- *           -t closes them and exits 0 here);
+ *           sockets, opened here for a start and for -t alike (exit 2,
+ *           or 1 for a port in use, with one "chatd: ..." line; -t then
+ *           closes them and exits 0);
  *   start   logging, the descriptor limit, detach (-d), the pidfile,
  *           dropping privileges (-u), the hub, the cluster, the workers
  *           and the acceptor; tell systemd we are ready;
