@@ -51,7 +51,7 @@ chat_path(void)
 {
     const char *p = getenv("CHAT");
 
-    return p && *p ? p : "../src/client/chat";
+    return p && *p ? p : "../src/chat/chat";
 }
 
 /* ------------------------------------------------------------------ */
