@@ -1,5 +1,6 @@
 /*
- * srvline.c: classify server lines (see srvline.h).  Pure; any caller.
+ * srvline.c: classify server lines (see srvline.h): the inverse of
+ * libchatd's proto_format().  Pure; any caller.
  */
 #include "config.h"
 
@@ -32,10 +33,22 @@ nick_until(const char *s, char end)
     return n;
 }
 
+/* Note that sl is a message of kind from nick (n bytes at nick). */
+static void
+set_message(struct srvline *sl, enum proto_kind kind, const char *nick,
+            size_t n, const char *text)
+{
+    sl->known = 1;
+    sl->kind = kind;
+    sl->nick = nick;
+    sl->nicklen = n;
+    sl->text = text;
+}
+
 /*
  * Fill sl from line (NUL-terminated, already sanitized).  A line whose
- * prefix does not match one of the protocol's forms exactly is SRV_PLAIN
- * with text = line, so callers can always print sl->text.
+ * prefix does not match one of the protocol's forms exactly is not known
+ * (sl->known 0) with text = line, so callers can always print sl->text.
  */
 void
 srvline_parse(const char *line, struct srvline *sl)
@@ -43,37 +56,21 @@ srvline_parse(const char *line, struct srvline *sl)
     size_t n;
 
     memset(sl, 0, sizeof(*sl));
-    sl->kind = SRV_PLAIN;
     sl->text = line;
-    if (strncmp(line, "*** error: ", 11) == 0) {
-        sl->kind = SRV_ERROR;
-        sl->text = line + 11;
-    } else if (strncmp(line, "*** ", 4) == 0) {
-        sl->kind = SRV_NOTICE;
-        sl->text = line + 4;
-    } else if (line[0] == '<' && (n = nick_until(line + 1, '>')) > 0 &&
-               line[n + 2] == ' ') {
-        sl->kind = SRV_PUBLIC;
-        sl->nick = line + 1;
-        sl->nicklen = n;
-        sl->text = line + n + 3;
-    } else if (strncmp(line, "* ", 2) == 0 &&
-               (n = nick_until(line + 2, ' ')) > 0) {
-        sl->kind = SRV_ACTION;
-        sl->nick = line + 2;
-        sl->nicklen = n;
-        sl->text = line + n + 3;
-    } else if (line[0] == '*' && (n = nick_until(line + 1, '*')) > 0 &&
-               line[n + 2] == ' ') {
-        sl->kind = SRV_PRIVATE;
-        sl->nick = line + 1;
-        sl->nicklen = n;
-        sl->text = line + n + 3;
-    } else if (strncmp(line, "-> *", 4) == 0 &&
-               (n = nick_until(line + 4, '*')) > 0 && line[n + 5] == ' ') {
-        sl->kind = SRV_SENT;
-        sl->nick = line + 4;
-        sl->nicklen = n;
-        sl->text = line + n + 6;
-    }
+    if (strncmp(line, "*** error: ", 11) == 0)
+        set_message(sl, PROTO_ERROR, NULL, 0, line + 11);
+    else if (strncmp(line, "*** ", 4) == 0)
+        set_message(sl, PROTO_NOTICE, NULL, 0, line + 4);
+    else if (line[0] == '<' && (n = nick_until(line + 1, '>')) > 0 &&
+             line[n + 2] == ' ')
+        set_message(sl, PROTO_PUBLIC, line + 1, n, line + n + 3);
+    else if (strncmp(line, "* ", 2) == 0 &&
+             (n = nick_until(line + 2, ' ')) > 0)
+        set_message(sl, PROTO_ACTION, line + 2, n, line + n + 3);
+    else if (line[0] == '*' && (n = nick_until(line + 1, '*')) > 0 &&
+             line[n + 2] == ' ')
+        set_message(sl, PROTO_PRIVATE, line + 1, n, line + n + 3);
+    else if (strncmp(line, "-> *", 4) == 0 &&
+             (n = nick_until(line + 4, '*')) > 0 && line[n + 5] == ' ')
+        set_message(sl, PROTO_SENT, line + 4, n, line + n + 6);
 }
