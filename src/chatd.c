@@ -4,19 +4,25 @@
  *
  * The main thread owns the settings (workers see only the worker_conf
  * built from them) and handles every signal with sigwait(); the other
- * threads block them all.  Start: read the command line (to find -c), the
- * config file, then the command line again over it (the command line
- * wins); raise the descriptor limit, open the listeners, detach (-d),
- * write the pidfile, drop privileges (-u), start the workers and the
- * acceptor, tell systemd we are ready.  SIGHUP reads the configuration
- * again and hands the workers a new worker_conf through the hub.  Stop
- * (SIGINT/SIGTERM): stop the acceptor, tell the workers through the hub,
- * join them, free, exit 0.
+ * threads block them all.  main() runs five phases:
+ *
+ *   parse   the command line, for -c, -t and bad options (exit 2);
+ *   check   the config file, then the command line again over it (the
+ *           command line wins), the MOTD, the user, and the listening
+ *           sockets, opened here for a start and for -t alike (exit 2,
+ *           or 1 for a port in use, with one "chatd: ..." line; -t then
+ *           closes them and exits 0);
+ *   start   logging, the descriptor limit, detach (-d), the pidfile,
+ *           dropping privileges (-u), the hub, the cluster, the workers
+ *           and the acceptor; tell systemd we are ready;
+ *   run     signals until SIGINT or SIGTERM: SIGHUP reads the
+ *           configuration again and hands the workers a new worker_conf
+ *           through the hub, SIGUSR1 logs the counters;
+ *   stop    the acceptor, then the workers through the hub; free; exit 0.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +38,7 @@
 #include "hub.h"
 #include "listener.h"
 #include "log.h"
+#include "net.h"
 #include "settings.h"
 #include "clock.h"
 #include "worker.h"
@@ -57,8 +64,18 @@ static struct {
     char            startdir[4096]; /* to resolve relative paths */
 } cmd = { .progname = "chatd", .config = CHATD_CONFIG_FILE };
 
+/* What the phases of main() hand on to each other; main thread. */
+struct chatd {
+    struct settings      s;         /* as started; SIGHUP compares */
+    struct worker_conf  *conf;      /* the workers' first view of s */
+    struct cluster_conf  cc;
+    sigset_t             sigs;      /* handled by sigwait() */
+    int                  port;      /* the bound one (s.port may be 0) */
+    int                  detach;    /* s.daemon, unless under systemd */
+};
+
 static struct option long_opts[OPT_MAX];
-static char short_opts[OPT_MAX * 2] = "+c:htVv";
+static char short_opts[OPT_MAX * 2] = "+:c:htVv";
 
 /*
  * Fill long_opts and short_opts from settings_keys: a key with an
@@ -90,12 +107,17 @@ build_options(void)
     long_opts[n] = (struct option){ NULL, 0, NULL, 0 };
 }
 
-/* One line of --help: "-c, --config FILE" and its help text. */
+/*
+ * One option of --help: "-c, --config FILE" and its help text, which
+ * goes on at the same column after a newline or past 79 columns.
+ */
 static void
 print_option(FILE *f, int shortopt, const char *name, const char *arg,
              const char *help)
 {
+    enum { COL = 29, WIDTH = 79 - COL };
     char opt[64];
+    size_t n;
 
     if (shortopt)
         snprintf(opt, sizeof(opt), "-%c, --%s%s%s", shortopt, name,
@@ -103,7 +125,19 @@ print_option(FILE *f, int shortopt, const char *name, const char *arg,
     else
         snprintf(opt, sizeof(opt), "    --%s%s%s", name, arg ? " " : "",
                  arg ? arg : "");
-    fprintf(f, "  %-26s %s\n", opt, help);
+    fprintf(f, "  %-26s", opt);
+    for (;;) {
+        n = strcspn(help, "\n");
+        while (n > WIDTH && n > 0 && help[n] != ' ')
+            n--;
+        if (n == 0)
+            n = strcspn(help, "\n");
+        fprintf(f, " %.*s\n", (int)n, help);
+        if (help[n] == '\0')
+            break;
+        help += n + 1;
+        fprintf(f, "%*s", COL - 1, "");
+    }
 }
 
 /*
@@ -133,7 +167,6 @@ usage(int status)
     fprintf(f, "\nEvery option but -c, -t, -h and -V is also a key of the "
             "config file;\nthe command line wins.  See chatd(8) and "
             "chatd.conf(5).\n");
-    fprintf(f, "\nReport bugs to <%s>.\n", PACKAGE_BUGREPORT);
     exit(0);
 }
 
@@ -154,6 +187,45 @@ bad_usage(const char *fmt, ...)
 }
 
 /*
+ * Exit 2 saying what is wrong with the option getopt_long() refused (ch
+ * is '?' or ':') in getopt's words, but after "chatd: " as every other
+ * message (getopt would put all of argv[0]).  elem is the argument it
+ * was reading.
+ */
+static void __attribute__((noreturn))
+option_error(int ch, const char *elem)
+{
+    char name[64], could[512] = "";
+    size_t n, len = 0;
+    int matches = 0;
+
+    if (elem == NULL || strncmp(elem, "--", 2) != 0) {
+        if (ch == ':')
+            bad_usage("option requires an argument -- '%c'", optopt);
+        bad_usage("invalid option -- '%c'", optopt);
+    }
+    n = strcspn(elem + 2, "=");
+    snprintf(name, sizeof(name), "--%.*s", (int)(n < 48 ? n : 48), elem + 2);
+    for (const struct option *o = long_opts; o->name && optopt; o++)
+        if (o->val == optopt)           /* "--rat" is --rate */
+            snprintf(name, sizeof(name), "--%s", o->name);
+    if (ch == ':')
+        bad_usage("option '%s' requires an argument", name);
+    if (optopt != 0)
+        bad_usage("option '%s' doesn't allow an argument", name);
+    for (const struct option *o = long_opts; o->name; o++)
+        if (strncmp(o->name, elem + 2, n) == 0 && len < sizeof(could)) {
+            len += (size_t)snprintf(could + len, sizeof(could) - len,
+                                    " '--%s'", o->name);
+            matches++;
+        }
+    if (matches > 1)
+        bad_usage("option '%s' is ambiguous; possibilities:%s", name,
+                  could);
+    bad_usage("unrecognized option '%s'", name);
+}
+
+/*
  * Apply the command line to s.  The first -b (or -v) replaces what the
  * config file said rather than adding to it.  With first_pass set, also
  * note -c and -t and handle --help and --version; any bad option or value
@@ -165,13 +237,16 @@ apply_args(struct settings *s, int first_pass)
 {
     char seen[OPT_MAX] = { 0 };
     char err[256];
-    int ch;
+    int ch, at = 1;
 
     optind = 0;                         /* glibc: start over */
-    opterr = first_pass;
+    opterr = 0;                         /* option_error() says it */
     while ((ch = getopt_long(cmd.argc, cmd.argv, short_opts, long_opts,
                              NULL)) != -1) {
         const struct settings_key *key = NULL;
+        const char *elem = at < cmd.argc ? cmd.argv[at] : NULL;
+
+        at = optind;                    /* what the next call reads */
         switch (ch) {
         case 'h':
             usage(0);
@@ -189,7 +264,7 @@ apply_args(struct settings *s, int first_pass)
             continue;
         case '?':
         case ':':
-            usage(2);
+            option_error(ch, elem);
         default:
             break;
         }
@@ -206,6 +281,7 @@ apply_args(struct settings *s, int first_pass)
             settings_reset(s, key);
         if (settings_set(s, key, optarg, err, sizeof(err)) < 0)
             bad_usage("--%s", err);
+        settings_note(s, key, SETTINGS_CMDLINE);
     }
     if (optind < cmd.argc)
         bad_usage("unexpected argument '%s'", cmd.argv[optind]);
@@ -297,38 +373,17 @@ fit_max_clients(struct settings *s)
 static int
 read_motd(const char *path, char **out, char *err, size_t errlen)
 {
-    size_t len = 0;
-    ssize_t n;
-    char *buf;
-    int fd;
+    const char *why;
+    size_t len;
 
     *out = NULL;
     if (path == NULL)
         return 0;
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        snprintf(err, errlen, "motd: cannot open %s: %s", path,
+    if (conffile_read_file(path, CHATD_MOTD_MAX, 0, out, &len, &why) < 0) {
+        snprintf(err, errlen, "motd: %s %s: %s", why, path,
                  strerror(errno));
         return -1;
     }
-    buf = xmalloc(CHATD_MOTD_MAX + 1);
-    while (len < CHATD_MOTD_MAX) {
-        n = read(fd, buf + len, CHATD_MOTD_MAX - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            snprintf(err, errlen, "motd: cannot read %s: %s", path,
-                     strerror(errno));
-            close(fd);
-            free(buf);
-            return -1;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    close(fd);
-    buf[len] = '\0';
-    *out = buf;
     return 0;
 }
 
@@ -445,45 +500,14 @@ signal_loop(const sigset_t *set, const struct settings *run)
 }
 
 /*
- * Check what start-up would check beyond the settings themselves (the
- * user exists); exit 2 if that fails.  With -t, show the configuration
- * with -v and exit 0.
+ * Phase parse: read the command line for -c, -t, --help, --version and
+ * bad options (exit 2), and make the config file's path absolute.
  */
 static void
-check_config(const struct settings *s)
+parse_command_line(int argc, char **argv)
 {
-    char err[512];
-    uid_t uid;
-    gid_t gid;
-
-    if (s->user && daemon_lookup_user(s->user, &uid, &gid, err,
-                                      sizeof(err)) < 0) {
-        fprintf(stderr, "%s: %s\n", cmd.progname, err);
-        exit(2);
-    }
-    if (!cmd.check)
-        return;
-    if (s->verbose)
-        conffile_dump(stdout, s);
-    if (access(cmd.config, F_OK) == 0)
-        fprintf(stderr, "%s: %s: configuration OK\n", cmd.progname,
-                cmd.config);
-    else
-        fprintf(stderr, "%s: configuration OK (no %s)\n", cmd.progname,
-                cmd.config);
-    exit(0);
-}
-
-/* Start, serve until SIGTERM or SIGINT, stop; see the top of the file. */
-int
-main(int argc, char **argv)
-{
+    static char path[8192];
     struct settings s;
-    struct worker_conf *conf;
-    struct cluster_conf cc;
-    sigset_t set;
-    char err[1024];
-    int port;
 
     if (argv[0] && strrchr(argv[0], '/'))
         cmd.progname = strrchr(argv[0], '/') + 1;
@@ -495,73 +519,146 @@ main(int argc, char **argv)
         cmd.startdir[0] = '\0';
     build_options();
     settings_defaults(&s);
-    apply_args(&s, 1);                  /* -c, -t, and bad options */
+    apply_args(&s, 1);
     settings_free(&s);
     if (cmd.config[0] != '/' && cmd.startdir[0] != '\0') {
-        static char path[8192];
         snprintf(path, sizeof(path), "%s/%s", cmd.startdir, cmd.config);
         cmd.config = path;
     }
-    if (load_settings(&s, err, sizeof(err)) < 0 ||
-        (conf = make_conf(&s, s.workers, err, sizeof(err))) == NULL) {
-        fprintf(stderr, "%s: %s\n", cmd.progname, err);
-        exit(2);
-    }
-    cc = (struct cluster_conf){ .url = s.cluster_url, .node = s.node_name,
-                                .channel = s.cluster_channel,
-                                .timeout = s.cluster_timeout };
-    if (s.cluster_url && cluster_check_conf(&cc, err, sizeof(err)) < 0) {
-        fprintf(stderr, "%s: %s\n", cmd.progname, err);
-        exit(2);
-    }
-    check_config(&s);
-    log_init(s.syslog, s.verbose, cmd.progname);
+}
 
+/*
+ * Exit with status after "chatd: err" on stderr: 2 when the
+ * configuration is bad, 1 when chatd cannot start for another reason.
+ */
+static void __attribute__((noreturn))
+refuse(int status, const char *err)
+{
+    fprintf(stderr, "%s: %s\n", cmd.progname, err);
+    exit(status);
+}
+
+/*
+ * Phase check: read the whole configuration into d and check everything
+ * a start would: the settings, the MOTD, the cluster URL, the user, and
+ * the listening sockets, opened here as a start needs them.  Any failure
+ * exits 2, but for a listening socket that fails for a reason other than
+ * its address (the port is in use, say): that exits 1.  With -t, close
+ * the sockets, show the configuration with -v, and exit 0.
+ */
+static void
+check_configuration(struct chatd *d)
+{
+    struct settings *s = &d->s;
+    char err[1024];
+    uid_t uid;
+    gid_t gid;
+    int rc;
+
+    if (load_settings(s, err, sizeof(err)) < 0 ||
+        (d->conf = make_conf(s, s->workers, err, sizeof(err))) == NULL)
+        refuse(2, err);
+    d->cc = (struct cluster_conf){ .url = s->cluster_url,
+                                   .node = s->node_name,
+                                   .channel = s->cluster_channel,
+                                   .timeout = s->cluster_timeout };
+    if (s->cluster_url && cluster_check_conf(&d->cc, err, sizeof(err)) < 0)
+        refuse(2, err);
+    if (s->user && daemon_lookup_user(s->user, &uid, &gid, err,
+                                      sizeof(err)) < 0)
+        refuse(2, err);
+    d->port = s->port;
+    if ((rc = listener_open(s->bind, s->nbind, &d->port, err,
+                            sizeof(err))) < 0)
+        refuse(rc == NET_BADADDR ? 2 : 1, err);
+    if (!cmd.check)
+        return;
+    listener_close();
+    if (s->verbose)
+        conffile_dump(stdout, s);
+    if (access(cmd.config, F_OK) == 0)
+        fprintf(stderr, "%s: %s: configuration OK\n", cmd.progname,
+                cmd.config);
+    else
+        fprintf(stderr, "%s: configuration OK (no %s)\n", cmd.progname,
+                cmd.config);
+    exit(0);
+}
+
+/*
+ * The end of phase start (start()): the hub, the cluster, the workers and the
+ * acceptor; then tell systemd, and the parent waiting after -d.
+ */
+static void
+start_serving(struct chatd *d)
+{
+    struct settings *s = &d->s;
+
+    hub_init(s->workers, s->max_clients, s->history);
+    if (s->cluster_url) {
+        d->cc.port = d->port;           /* the bound one, not 0 */
+        cluster_start(&d->cc);
+    }
+    worker_pool_start(s->workers, d->conf);
+    listener_start();
+    log_info("%s ready: %d workers, max-clients %ld", PACKAGE_STRING,
+             s->workers, s->max_clients);
+    if (daemon_notify("READY=1") < 0)
+        log_warn("sd_notify");
+    if (d->detach) {
+        daemon_ready();
+        log_init(1, s->verbose, cmd.progname);
+        log_info("%s running in the background", PACKAGE_STRING);
+    }
+}
+
+/*
+ * Phase start, from logging to the first READY=1: see the top of the
+ * file.  Errors here exit 1.  Under a service manager that waits for
+ * READY=1 (NOTIFY_SOCKET is set), "daemon" is ignored: detaching would
+ * make the process it watches exit.
+ */
+static void
+start(struct chatd *d)
+{
+    struct settings *s = &d->s;
+    char err[1024];
+
+    log_init(s->syslog, s->verbose, cmd.progname);
+    d->detach = s->daemon;
+    if (d->detach && getenv("NOTIFY_SOCKET") != NULL) {
+        log_warnx("daemon: ignored under a service manager (NOTIFY_SOCKET "
+                  "is set): staying in the foreground");
+        d->detach = 0;
+    }
     signal(SIGPIPE, SIG_IGN);
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-
-    fit_fd_limit(s.workers);
-    fit_max_clients(&s);
-    port = s.port;                      /* s keeps 0 for SIGHUP */
-    if (listener_open(s.bind, s.nbind, &port) < 0)
-        exit(1);
-    if (s.daemon)
+    sigemptyset(&d->sigs);
+    sigaddset(&d->sigs, SIGINT);
+    sigaddset(&d->sigs, SIGTERM);
+    sigaddset(&d->sigs, SIGHUP);
+    sigaddset(&d->sigs, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &d->sigs, NULL);
+    fit_fd_limit(s->workers);
+    fit_max_clients(s);
+    if (d->detach)
         daemon_detach();
-    if (s.pidfile && daemon_pidfile(s.pidfile, err, sizeof(err)) < 0)
+    if (s->pidfile && daemon_pidfile(s->pidfile, err, sizeof(err)) < 0)
         fatalx("%s", err);
-    if (s.user) {
-        if (daemon_drop_privileges(s.user, err, sizeof(err)) < 0)
+    if (s->user) {
+        if (daemon_drop_privileges(s->user, err, sizeof(err)) < 0)
             fatalx("%s", err);
-        log_info("running as user %s", s.user);
+        log_info("running as user %s", s->user);
     } else if (geteuid() == 0) {
         log_warnx("running as root: use -u USER (the user key) to drop "
                   "privileges after opening the listeners");
     }
+    start_serving(d);
+}
 
-    hub_init(s.workers, s.max_clients, s.history);
-    if (s.cluster_url) {
-        cc.port = port;                 /* the bound one, not 0 */
-        cluster_start(&cc);
-    }
-    worker_pool_start(s.workers, conf);
-    listener_start();
-    log_info("%s ready: %d workers, max-clients %ld", PACKAGE_STRING,
-             s.workers, s.max_clients);
-    if (daemon_notify("READY=1") < 0)
-        log_warn("sd_notify");
-    if (s.daemon) {
-        daemon_ready();
-        log_init(1, s.verbose, cmd.progname);
-        log_info("%s running in the background", PACKAGE_STRING);
-    }
-
-    signal_loop(&set, &s);
-
+/* Phase stop, after SIGINT or SIGTERM: see the top of the file. */
+static void
+stop(struct chatd *d)
+{
     daemon_notify("STOPPING=1");
     listener_stop();
     cluster_stop();
@@ -569,7 +666,20 @@ main(int argc, char **argv)
     worker_pool_stop();
     hub_destroy();
     daemon_pidfile_remove();
-    settings_free(&s);
+    settings_free(&d->s);
     log_info("stopped");
+}
+
+/* Start, serve until SIGTERM or SIGINT, stop; see the top of the file. */
+int
+main(int argc, char **argv)
+{
+    static struct chatd d;
+
+    parse_command_line(argc, argv);
+    check_configuration(&d);
+    start(&d);
+    signal_loop(&d.sigs, &d.s);
+    stop(&d);
     return 0;
 }

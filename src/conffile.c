@@ -18,7 +18,6 @@
  */
 #include "config.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,8 +29,6 @@
 #include "conffile.h"
 #include "settings.h"
 #include "xmalloc.h"
-
-#define NKEYS_MAX 64
 
 static int
 is_blank(char c)
@@ -97,33 +94,33 @@ split_line(char *line, char **key, char **value, char *err, size_t errlen)
 
 /*
  * Apply one split line to s, checking the key (known, not repeated) and
- * the value.  first[] holds the line each key was first set on.
+ * the value, and note the line it came from in s.
  */
 static int
 apply(struct settings *s, const char *key, const char *value, int lineno,
-      int *first, char *err, size_t errlen)
+      char *err, size_t errlen)
 {
     const struct settings_key *k = settings_find(key);
-    int i;
+    int first;
 
     if (k == NULL) {
         snprintf(err, errlen, "%s: unknown key", key);
         return -1;
     }
-    i = (int)(k - settings_keys);
-    assert(i < NKEYS_MAX);
-    if (first[i] != 0 && k->type != SET_LIST) {
+    first = s->from[k - settings_keys];
+    if (first > 0 && k->type != SET_LIST) {
         snprintf(err, errlen, "%s: set again (first set on line %d)", key,
-                 first[i]);
+                 first);
         return -1;
     }
     if (value[0] == '\0') {
         snprintf(err, errlen, "%s: missing value", key);
         return -1;
     }
-    if (first[i] == 0)
-        first[i] = lineno;
-    return settings_set(s, k, value, err, errlen);
+    if (settings_set(s, k, value, err, errlen) < 0)
+        return -1;
+    settings_note(s, k, lineno);
+    return 0;
 }
 
 /*
@@ -136,12 +133,12 @@ int
 conffile_parse(const char *name, const char *text, size_t len,
                struct settings *s, char *err, size_t errlen)
 {
-    int first[NKEYS_MAX] = { 0 };
     char msg[512];
     char *buf, *line, *key, *value;
     size_t off = 0;
     int lineno = 0;
 
+    s->file = settings_keep(s, name, strlen(name));
     buf = settings_keep(s, text, len);
     while (off < len) {
         char *nl = memchr(buf + off, '\n', len - off);
@@ -162,7 +159,7 @@ conffile_parse(const char *name, const char *text, size_t len,
         }
         if (split_line(line, &key, &value, msg, sizeof(msg)) < 0)
             goto bad;
-        if (key != NULL && apply(s, key, value, lineno, first, msg,
+        if (key != NULL && apply(s, key, value, lineno, msg,
                                  sizeof(msg)) < 0)
             goto bad;
     }
@@ -174,6 +171,62 @@ bad:
 }
 
 /*
+ * Read the file at path into a new NUL-terminated buffer (*text, its
+ * length in *len; free() it).  With whole set, the file must be a regular
+ * file of at most max bytes; else at most max bytes of it are read and
+ * the rest is ignored.  Returns 0, or -1 with *why saying what failed:
+ * "cannot open" or "cannot read" with errno set, or, errno 0, "not a
+ * regular file" or "file too large".  Main thread.
+ */
+int
+conffile_read_file(const char *path, size_t max, int whole, char **text,
+                   size_t *len, const char **why)
+{
+    struct stat st = { 0 };
+    size_t cap = max;
+    ssize_t n;
+    int fd, saved;
+
+    *text = NULL;
+    *len = 0;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        *why = "cannot open";
+        return -1;
+    }
+    if (whole && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+                  (size_t)st.st_size > max)) {
+        *why = (size_t)st.st_size > max ? "file too large" :
+               "not a regular file";
+        close(fd);
+        errno = 0;
+        return -1;
+    }
+    if (whole)
+        cap = (size_t)st.st_size;
+    *text = xmalloc(cap + 1);
+    while (*len < cap) {
+        n = read(fd, *text + *len, cap - *len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            saved = errno;
+            *why = "cannot read";
+            free(*text);
+            *text = NULL;
+            close(fd);
+            errno = saved;
+            return -1;
+        }
+        if (n == 0)
+            break;
+        *len += (size_t)n;
+    }
+    close(fd);
+    (*text)[*len] = '\0';
+    return 0;
+}
+
+/*
  * Read the file at path and parse it into s (see conffile_parse()).
  * Returns 0; 1 when the file does not exist and missing_ok is set (s is
  * untouched); -1 with "PATH: what is wrong" or "PATH:LINE: ..." in err.
@@ -182,65 +235,47 @@ int
 conffile_load(const char *path, int missing_ok, struct settings *s,
               char *err, size_t errlen)
 {
-    struct stat st = { 0 };
+    const char *why;
     char *text;
-    size_t len = 0;
-    ssize_t n;
-    int fd, rc;
+    size_t len;
+    int rc;
 
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+    if (conffile_read_file(path, CONFFILE_SIZE_MAX, 1, &text, &len,
+                           &why) < 0) {
         if (errno == ENOENT && missing_ok)
             return 1;
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s: %s", path, errno ? strerror(errno) : why);
         return -1;
     }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-        st.st_size > CONFFILE_SIZE_MAX) {
-        snprintf(err, errlen, "%s: %s", path,
-                 st.st_size > CONFFILE_SIZE_MAX ? "file too large" :
-                 "not a regular file");
-        close(fd);
-        return -1;
-    }
-    text = xmalloc((size_t)st.st_size + 1);
-    while (len < (size_t)st.st_size) {
-        n = read(fd, text + len, (size_t)st.st_size - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
-            free(text);
-            close(fd);
-            return -1;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    close(fd);
     rc = conffile_parse(path, text, len, s, err, errlen);
     free(text);
     return rc;
 }
 
-/* Write every setting of s to f in config-file form ("chatd -t -v"). */
+/*
+ * Write every setting of s to f in config-file form ("chatd -t -v"),
+ * each with a comment saying where its value came from.
+ */
 void
 conffile_dump(FILE *f, const struct settings *s)
 {
-    char value[1024];
+    char value[1024], from[1024];
 
     for (const struct settings_key *k = settings_keys; k->name; k++) {
         if (k->type == SET_LIST) {
-            for (int i = 0; i < s->nbind; i++)
-                fprintf(f, "%s = %s\n", k->name, s->bind[i]);
+            for (int i = 0; i < s->nbind; i++) {
+                settings_origin(s, s->bind_from[i], from, sizeof(from));
+                fprintf(f, "%s = %s  # %s\n", k->name, s->bind[i], from);
+            }
             if (s->nbind == 0)
-                fprintf(f, "# %s: all addresses\n", k->name);
+                fprintf(f, "# %s: all addresses (default)\n", k->name);
             continue;
         }
         settings_format(s, k, value, sizeof(value));
+        settings_origin(s, s->from[k - settings_keys], from, sizeof(from));
         if (value[0] == '\0')
-            fprintf(f, "# %s: not set\n", k->name);
+            fprintf(f, "# %s: not set (%s)\n", k->name, from);
         else
-            fprintf(f, "%s = %s\n", k->name, value);
+            fprintf(f, "%s = %s  # %s\n", k->name, value, from);
     }
 }

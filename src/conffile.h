@@ -16,6 +16,8 @@
 
 int  conffile_parse(const char *name, const char *text, size_t len,
                     struct settings *s, char *err, size_t errlen);
+int  conffile_read_file(const char *path, size_t max, int whole,
+                        char **text, size_t *len, const char **why);
 int  conffile_load(const char *path, int missing_ok, struct settings *s,
                    char *err, size_t errlen);
 void conffile_dump(FILE *f, const struct settings *s);

@@ -44,27 +44,37 @@ static struct {
 /*
  * Open the listening sockets: every address of addrs, or all addresses
  * when naddrs is 0.  *port 0 picks a free port and is set to it.  Main
- * thread.  Returns 0, or -1 after logging why.
+ * thread, before listener_start() (or listener_close()).  Returns 0, or
+ * what net_listen() returns (NET_BADADDR: an address that does not
+ * resolve or is not this host's; -1: another failure), with err naming
+ * the address that failed and why.
  */
 int
-listener_open(const char *const *addrs, int naddrs, int *port)
+listener_open(const char *const *addrs, int naddrs, int *port, char *err,
+              size_t errlen)
 {
-    char err[256];
     int n;
 
     lst.nfds = 0;
     for (int i = 0; i < (naddrs ? naddrs : 1); i++) {
         n = net_listen(naddrs ? addrs[i] : NULL, port, lst.fds + lst.nfds,
-                       CHATD_LISTEN_MAX - lst.nfds, err, sizeof(err));
+                       CHATD_LISTEN_MAX - lst.nfds, err, errlen);
         if (n < 0) {
-            log_warnx("%s", err);
-            while (lst.nfds > 0)
-                close(lst.fds[--lst.nfds]);
-            return -1;
+            listener_close();
+            return n;
         }
         lst.nfds += n;
     }
     return 0;
+}
+
+/* Close the listening sockets (chatd -t opened them only to check).
+ * Main thread, while the acceptor does not run. */
+void
+listener_close(void)
+{
+    while (lst.nfds > 0)
+        close(lst.fds[--lst.nfds]);
 }
 
 /* Refuse one pending connection using the reserve descriptor. */
@@ -209,9 +219,7 @@ listener_stop(void)
         errno = rc;
         fatal("pthread_join");
     }
-    for (int i = 0; i < lst.nfds; i++)
-        close(lst.fds[i]);
-    lst.nfds = 0;
+    listener_close();
     close(lst.stopfd);
     if (lst.reserve >= 0)
         close(lst.reserve);

@@ -7,7 +7,11 @@
 #define CHATD_LISTENER_H
 
 
-int  listener_open(const char *const *addrs, int naddrs, int *port);
+#include <stddef.h>
+
+int  listener_open(const char *const *addrs, int naddrs, int *port,
+                   char *err, size_t errlen);
+void listener_close(void);
 void listener_start(void);
 void listener_stop(void);
 

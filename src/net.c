@@ -37,14 +37,18 @@ net_addr_string(const struct sockaddr *sa, char *buf, size_t len)
     return buf;
 }
 
-/* Local and peer address of a socket; 0 or -1 (buf says "(unknown)"). */
-int
-net_local_string(int fd, char *buf, size_t len)
+/*
+ * Format a socket's local (peer 0) or peer address into buf.  Returns 0,
+ * or -1 with "(unknown)" in buf.
+ */
+static int
+sock_string(int fd, int peer, char *buf, size_t len)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
 
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+    if ((peer ? getpeername(fd, (struct sockaddr *)&ss, &sl) :
+                getsockname(fd, (struct sockaddr *)&ss, &sl)) < 0) {
         snprintf(buf, len, "(unknown)");
         return -1;
     }
@@ -52,18 +56,17 @@ net_local_string(int fd, char *buf, size_t len)
     return 0;
 }
 
+/* Local and peer address of a socket; 0 or -1 (buf says "(unknown)"). */
+int
+net_local_string(int fd, char *buf, size_t len)
+{
+    return sock_string(fd, 0, buf, len);
+}
+
 int
 net_peer_string(int fd, char *buf, size_t len)
 {
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-
-    if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0) {
-        snprintf(buf, len, "(unknown)");
-        return -1;
-    }
-    net_addr_string((struct sockaddr *)&ss, buf, len);
-    return 0;
+    return sock_string(fd, 1, buf, len);
 }
 
 static int
@@ -79,11 +82,17 @@ bound_port(int fd)
     return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
+/*
+ * Open one listening socket on ai.  On failure, err names the address
+ * and, when it reads otherwise, how it was given (given: "-b 1.2.3" is
+ * 1.2.0.3).
+ */
 static int
-listen_one(const struct addrinfo *ai, char *err, size_t errlen)
+listen_one(const struct addrinfo *ai, const char *given, char *err,
+           size_t errlen)
 {
-    int fd, on = 1;
-    char a[NET_ADDRSTRLEN];
+    int fd, on = 1, saved;
+    char a[NET_ADDRSTRLEN], host[NET_ADDRSTRLEN];
 
     fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
                 SOCK_CLOEXEC, ai->ai_protocol);
@@ -98,10 +107,20 @@ listen_one(const struct addrinfo *ai, char *err, size_t errlen)
         goto fail;
     return fd;
 fail:
-    snprintf(err, errlen, "cannot listen on %s: %s",
-             net_addr_string(ai->ai_addr, a, sizeof(a)), strerror(errno));
+    saved = errno;
+    net_addr_string(ai->ai_addr, a, sizeof(a));
+    snprintf(host, sizeof(host), "%s%s%s:", given && strchr(given, ':') ?
+             "[" : "", given ? given : "", given && strchr(given, ':') ?
+             "]" : "");
+    if (given == NULL || strncmp(a, host, strlen(host)) == 0)
+        snprintf(err, errlen, "cannot listen on %s: %s", a,
+                 strerror(saved));
+    else
+        snprintf(err, errlen, "cannot listen on %s (bind %s): %s", a, given,
+                 strerror(saved));
     if (fd >= 0)
         close(fd);
+    errno = saved;
     return -1;
 }
 
@@ -109,9 +128,10 @@ fail:
  * Open listening sockets for addr (NULL: every address, IPv6 and IPv4) on
  * *port.  When *port is 0, the first socket picks a free port and *port is
  * set to it, so every address listens on the same one.  Stores up to maxfds
- * non-blocking, close-on-exec descriptors in fds and returns their number,
- * or -1 with a message in err.  An address family the host lacks is
- * skipped when addr is NULL.
+ * non-blocking, close-on-exec descriptors in fds and returns their number.
+ * On failure, returns NET_BADADDR when addr does not resolve or names no
+ * address of this host, else -1 (the port is in use, say), with a message
+ * in err.  An address family the host lacks is skipped when addr is NULL.
  */
 int
 net_listen(const char *addr, int *port, int *fds, int maxfds, char *err,
@@ -125,11 +145,13 @@ net_listen(const char *addr, int *port, int *fds, int maxfds, char *err,
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if (addr && (strchr(addr, ':') || !addr[strspn(addr, "0123456789.")]))
+        hints.ai_flags |= AI_NUMERICHOST;       /* no resolver for these */
     snprintf(portstr, sizeof(portstr), "%d", *port);
     if ((rc = getaddrinfo(addr, portstr, &hints, &res)) != 0) {
         snprintf(err, errlen, "cannot resolve %s: %s", addr ? addr : "*",
                  gai_strerror(rc));
-        return -1;
+        return NET_BADADDR;
     }
     /* Put IPv6 first so that "listening on [::]:N" is the first line. */
     for (int pass = 0; pass < 2; pass++) {
@@ -144,10 +166,11 @@ net_listen(const char *addr, int *port, int *fds, int maxfds, char *err,
                     ((struct sockaddr_in *)ai->ai_addr)->sin_port =
                         htons((uint16_t)*port);
             }
-            int fd = listen_one(ai, err, errlen);
+            int fd = listen_one(ai, addr, err, errlen);
             if (fd < 0) {
-                if (addr == NULL && (errno == EAFNOSUPPORT ||
-                                     errno == EADDRNOTAVAIL))
+                rc = errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL ?
+                     NET_BADADDR : -1;
+                if (addr == NULL && rc == NET_BADADDR)
                     continue;
                 goto fail;
             }
@@ -160,12 +183,12 @@ net_listen(const char *addr, int *port, int *fds, int maxfds, char *err,
     if (n == 0) {
         snprintf(err, errlen, "no address to listen on for %s",
                  addr ? addr : "*");
-        return -1;
+        return NET_BADADDR;
     }
     return n;
 fail:
     freeaddrinfo(res);
     while (n > 0)
         close(fds[--n]);
-    return -1;
+    return rc;
 }

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #define NET_ADDRSTRLEN 64       /* "[ffff:...]:65535" fits */
+#define NET_BADADDR    (-2)     /* net_listen(): no such address here */
 
 int   net_listen(const char *addr, int *port, int *fds, int maxfds,
                  char *err, size_t errlen);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "proto.h"
 #include "settings.h"
@@ -24,9 +26,10 @@
  */
 const struct settings_key settings_keys[] = {
     { "port", 'p', SET_INT, 0, 65535, OFF(port), 0, "PORT",
-      "TCP port to listen on, 0 picks a free one (default 7777)" },
+      "TCP port, 0 picks a free one (default 7777)" },
     { "bind", 'b', SET_LIST, 0, 0, OFF(bind), 0, "ADDR",
-      "address to listen on, repeatable (default: all, IPv6 and IPv4)" },
+      "listen on ADDR only, such as 127.0.0.1 or ::1;\n"
+      "repeatable (default: every address)" },
     { "workers", 'w', SET_INT, 1, CHATD_WORKERS_MAX, OFF(workers), 0, "N",
       "worker threads (default: online CPUs)" },
     { "max-clients", 0, SET_INT, 1, 1000000, OFF(max_clients), 1, "N",
@@ -34,17 +37,17 @@ const struct settings_key settings_keys[] = {
     { "max-line", 0, SET_INT, 64, 65536, OFF(max_line), 0, "BYTES",
       "longest line a client may send (default 1024)" },
     { "sendq", 0, SET_SIZE, 4096, 1L << 30, OFF(sendq), 1, "BYTES",
-      "unsent bytes after which a client is cut (default 1M)" },
+      "unsent bytes that cut a client off (default 1M)" },
     { "rate", 0, SET_INT, 0, 1000000, OFF(rate), 1, "N",
-      "lines per second per client, 0 for no limit (default 20)" },
+      "lines/s per client, 0 for no limit (default 20)" },
     { "burst", 0, SET_INT, 1, 1000000, OFF(burst), 1, "N",
       "lines a client may send at once (default 40)" },
     { "history", 0, SET_INT, 0, 10000, OFF(history), 0, "N",
-      "public messages replayed to a new client (default 0)" },
+      "public lines replayed to newcomers (default 0)" },
     { "motd", 0, SET_STR, 0, 0, OFF(motd_file), 1, "FILE",
       "message of the day shown on connect" },
     { "user", 'u', SET_STR, 0, 0, OFF(user), 0, "USER",
-      "drop privileges to USER after opening the listeners" },
+      "drop privileges to USER once listening" },
     { "daemon", 'd', SET_BOOL, 0, 1, OFF(daemon), 0, NULL,
       "detach from the terminal and log to syslog" },
     { "pidfile", 0, SET_STR, 0, 0, OFF(pidfile), 0, "FILE",
@@ -54,15 +57,19 @@ const struct settings_key settings_keys[] = {
     { "verbose", 'v', SET_COUNT, 0, CHATD_VERBOSE_MAX, OFF(verbose), 1,
       NULL, "log debug messages" },
     { "cluster", 0, SET_STR, 0, 0, OFF(cluster_url), 0, "URL",
-      "join the cluster at redis://HOST:PORT (default: off)" },
+      "join the cluster whose Redis server is at URL,\n"
+      "such as redis://127.0.0.1:6379 (default: none)" },
     { "node-name", 0, SET_STR, 0, 0, OFF(node_name), 0, "NAME",
-      "this node's name in the cluster (default: HOSTNAME:PORT)" },
+      "this node's name (default: host name:port)" },
     { "cluster-channel", 0, SET_STR, 0, 0, OFF(cluster_channel), 0, "NAME",
-      "Redis channel (and key prefix) of the chat (default chatd)" },
+      "Redis channel and key prefix (default chatd)" },
     { "cluster-timeout", 0, SET_INT, 2, 300, OFF(cluster_timeout), 0, "SECS",
-      "a node silent this long is gone, its users leave (default 20)" },
+      "silence after which a node is gone (default 20)" },
     { NULL, 0, 0, 0, 0, 0, 0, NULL, NULL }
 };
+
+_Static_assert(sizeof(settings_keys) / sizeof(settings_keys[0]) - 1 <=
+               CHATD_KEYS_MAX, "raise CHATD_KEYS_MAX");
 
 /* A string the settings own (see settings_keep()). */
 struct settings_buf {
@@ -224,6 +231,32 @@ parse_bool(const char *value)
 }
 
 /*
+ * Check an address for "bind".  One of digits and dots only must be a
+ * dotted quad (inet_aton() would read "1.2.3" as 1.2.0.3, and a resolver
+ * would look "999.1.1.1" up as a name); one with a ':' an IPv6 address,
+ * with an optional %scope.  A name is resolved when chatd listens.
+ * Returns NULL, or what the address is not.
+ */
+static const char *
+bad_address(const char *value)
+{
+    unsigned char a[sizeof(struct in6_addr)];
+    char v6[INET6_ADDRSTRLEN];
+    size_t n;
+
+    if (value[strspn(value, "0123456789.")] == '\0')
+        return inet_pton(AF_INET, value, a) == 1 ? NULL : "an IPv4 address";
+    if (strchr(value, ':') == NULL)
+        return NULL;
+    n = strcspn(value, "%");
+    if (n >= sizeof(v6))
+        return "an IPv6 address";
+    memcpy(v6, value, n);
+    v6[n] = '\0';
+    return inet_pton(AF_INET6, v6, a) == 1 ? NULL : "an IPv6 address";
+}
+
+/*
  * Set k to value in s.  String values are not copied: value must live as
  * long as s (argv, or a string from settings_keep()).  value NULL is a
  * flag given on the command line: it turns a SET_BOOL on and counts a
@@ -234,6 +267,7 @@ int
 settings_set(struct settings *s, const struct settings_key *k,
              const char *value, char *err, size_t errlen)
 {
+    const char *what;
     long v;
     int b;
 
@@ -252,6 +286,11 @@ settings_set(struct settings *s, const struct settings_key *k,
     case SET_LIST:
         if (value[0] == '\0') {
             snprintf(err, errlen, "%s: empty address", k->name);
+            return -1;
+        }
+        if ((what = bad_address(value)) != NULL) {
+            snprintf(err, errlen, "%s: '%s' is not %s", k->name, value,
+                     what);
             return -1;
         }
         if (s->nbind >= CHATD_BIND_MAX) {
@@ -305,6 +344,35 @@ settings_reset(struct settings *s, const struct settings_key *k)
         *(const char **)((char *)s + k->offset) = get_string(&d, k);
     else
         put_number(s, k, get_number(&d, k));
+    s->from[k - settings_keys] = SETTINGS_DEFAULT;
+}
+
+/*
+ * Record where k's value (just set by settings_set()) came from: from is
+ * SETTINGS_CMDLINE or a line of the config file s->file.  For the list,
+ * the address set last is the one noted.
+ */
+void
+settings_note(struct settings *s, const struct settings_key *k, int from)
+{
+    s->from[k - settings_keys] = from;
+    if (k->type == SET_LIST && s->nbind > 0)
+        s->bind_from[s->nbind - 1] = from;
+}
+
+/*
+ * Say where a value came from, given its from[] or bind_from[] entry:
+ * "default", "command line" or "FILE:LINE".  Returns what snprintf()
+ * returns.
+ */
+int
+settings_origin(const struct settings *s, int from, char *out, size_t len)
+{
+    if (from == SETTINGS_DEFAULT)
+        return snprintf(out, len, "default");
+    if (from == SETTINGS_CMDLINE)
+        return snprintf(out, len, "command line");
+    return snprintf(out, len, "%s:%d", s->file ? s->file : "?", from);
 }
 
 /* 1 if k has the same value in a and b, else 0. */

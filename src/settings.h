@@ -14,6 +14,12 @@
 #define CHATD_MOTD_MAX       8192       /* bytes of MOTD file read */
 #define CHATD_WORKERS_MAX    256
 #define CHATD_VERBOSE_MAX    2
+#define CHATD_KEYS_MAX       32         /* entries of settings_keys[] */
+
+/* Where a setting's value came from (struct settings' from[]): one of
+ * these, or the line of the config file that set it. */
+#define SETTINGS_DEFAULT     0
+#define SETTINGS_CMDLINE     (-1)
 
 struct settings_buf;
 
@@ -38,6 +44,10 @@ struct settings {
     const char *cluster_channel;
     long        cluster_timeout;    /* seconds */
     int         verbose;
+    /* Where each value came from, for "chatd -t -v". */
+    const char *file;               /* the config file, if it set any */
+    int         from[CHATD_KEYS_MAX];   /* by key index: SETTINGS_*, line */
+    int         bind_from[CHATD_BIND_MAX];  /* the same, per address */
     struct settings_buf *bufs;  /* strings the values point into */
 };
 
@@ -70,6 +80,10 @@ const struct settings_key *settings_find(const char *name);
 int  settings_set(struct settings *s, const struct settings_key *k,
                   const char *value, char *err, size_t errlen);
 void settings_reset(struct settings *s, const struct settings_key *k);
+void settings_note(struct settings *s, const struct settings_key *k,
+                   int from);
+int  settings_origin(const struct settings *s, int from, char *out,
+                     size_t len);
 int  settings_equal(const struct settings *a, const struct settings *b,
                     const struct settings_key *k);
 int  settings_format(const struct settings *s, const struct settings_key *k,

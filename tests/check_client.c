@@ -51,35 +51,37 @@ chat_path(void)
 {
     const char *p = getenv("CHAT");
 
-    return p && *p ? p : "../src/client/chat";
+    return p && *p ? p : "../src/chat/chat";
 }
 
 /* ------------------------------------------------------------------ */
 /* Unit tests: srvline, nicks, render                                  */
 /* ------------------------------------------------------------------ */
 
+#define PLAIN (-1)     /* srvline: none of the protocol's forms */
+
 START_TEST(test_srvline_kinds)
 {
     static const struct {
         const char *line;
-        enum srvline_kind kind;
+        int kind;           /* an enum proto_kind, or PLAIN */
         const char *nick, *text;
     } cases[] = {
-        { "<alice> hi there", SRV_PUBLIC, "alice", "hi there" },
-        { "* bob waves", SRV_ACTION, "bob", "waves" },
-        { "*carol* psst", SRV_PRIVATE, "carol", "psst" },
-        { "-> *dave* psst", SRV_SENT, "dave", "psst" },
-        { "*** eve has joined", SRV_NOTICE, NULL, "eve has joined" },
-        { "*** error: line too long", SRV_ERROR, NULL, "line too long" },
-        { "<not a nick> x", SRV_PLAIN, NULL, "<not a nick> x" },
-        { "* ", SRV_PLAIN, NULL, "* " },
-        { "plain", SRV_PLAIN, NULL, "plain" },
+        { "<alice> hi there", PROTO_PUBLIC, "alice", "hi there" },
+        { "* bob waves", PROTO_ACTION, "bob", "waves" },
+        { "*carol* psst", PROTO_PRIVATE, "carol", "psst" },
+        { "-> *dave* psst", PROTO_SENT, "dave", "psst" },
+        { "*** eve has joined", PROTO_NOTICE, NULL, "eve has joined" },
+        { "*** error: line too long", PROTO_ERROR, NULL, "line too long" },
+        { "<not a nick> x", PLAIN, NULL, "<not a nick> x" },
+        { "* ", PLAIN, NULL, "* " },
+        { "plain", PLAIN, NULL, "plain" },
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct srvline sl;
         srvline_parse(cases[i].line, &sl);
-        ck_assert_int_eq(sl.kind, cases[i].kind);
+        ck_assert_int_eq(sl.known ? (int)sl.kind : PLAIN, cases[i].kind);
         ck_assert_str_eq(sl.text, cases[i].text);
         if (cases[i].nick) {
             ck_assert_uint_eq(sl.nicklen, strlen(cases[i].nick));
@@ -87,6 +89,29 @@ START_TEST(test_srvline_kinds)
         } else {
             ck_assert_ptr_null(sl.nick);
         }
+    }
+}
+END_TEST
+
+/* srvline reads back every kind that libchatd's proto_format() writes. */
+START_TEST(test_srvline_inverts_format)
+{
+    static const enum proto_kind kinds[] = {
+        PROTO_PUBLIC, PROTO_ACTION, PROTO_PRIVATE, PROTO_SENT,
+        PROTO_NOTICE, PROTO_ERROR
+    };
+
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        char line[128];
+        struct srvline sl;
+        size_t n = proto_format(line, sizeof(line), kinds[i], "alice",
+                                "some text");
+        line[n - 1] = '\0';                     /* the LF */
+        srvline_parse(line, &sl);
+        ck_assert_int_eq(sl.known, 1);
+        ck_assert_int_eq(sl.kind, kinds[i]);
+        ck_assert_str_eq(sl.text, "some text");
+        ck_assert_uint_eq(sl.nicklen, sl.nick != NULL ? 5 : 0);
     }
 }
 END_TEST
@@ -110,6 +135,9 @@ START_TEST(test_nicks_learnt)
     ck_assert_str_eq(nicks_self(&ns), "guest7");
     nicks_observe(&ns, "*** you are now known as alice");
     ck_assert_str_eq(nicks_self(&ns), "alice");
+    nicks_observe(&ns, "*** you are already known as Alice");
+    ck_assert_str_eq(nicks_self(&ns), "Alice");
+    nicks_observe(&ns, "*** you are now known as alice");
     nicks_observe(&ns, "*** 3 users online:");
     nicks_observe(&ns, "***   bob alice carol");
     ck_assert(has_nick(&ns, "bob") && has_nick(&ns, "carol"));
@@ -719,6 +747,71 @@ START_TEST(test_pipe_mode)
 }
 END_TEST
 
+/*
+ * Read c's lines until one holding until; fails on any holding bad
+ * before it.  The hub orders a client's public lines before its leave
+ * notice, so "has left" is the round trip after which a line it sent
+ * would have arrived.
+ */
+static void
+expect_none_before(struct hconn *c, const char *bad, const char *until)
+{
+    char line[512];
+
+    for (;;) {
+        ck_assert_int_eq(hconn_line(c, line, sizeof(line), H_TIMEOUT_MS),
+                         1);
+        ck_assert_msg(strstr(line, bad) == NULL, "got '%s'", line);
+        if (strstr(line, until) != NULL)
+            return;
+    }
+}
+
+/* A script that asked for a taken nickname sends nothing, exits 3. */
+START_TEST(test_pipe_nick_taken)
+{
+    char port[16], out[65536];
+    const char *args[] = { "-n", "carol", "127.0.0.1", port, NULL };
+    struct hconn *carol = hconn_join(server.port, NULL, 0);
+
+    ck_assert_ptr_nonnull(carol);
+    ck_assert_int_eq(hconn_nick(carol, "carol"), 1);
+    snprintf(port, sizeof(port), "%d", server.port);
+    ck_assert_int_eq(run_piped("hi from a script\n/me waves\n", args, out,
+                               sizeof(out)), 3);
+    ck_assert_ptr_nonnull(strstr(out, "*** error: nickname is already in "
+                                      "use: carol"));
+    ck_assert_ptr_nonnull(strstr(out, "refused the nickname carol"));
+    /* Neither line arrived from the guest before it left. */
+    expect_none_before(carol, "script", "has left (quit)");
+    hconn_close(carol);
+}
+END_TEST
+
+/* A line the server answers with an error makes the exit status 3. */
+START_TEST(test_pipe_error_status)
+{
+    char port[16], out[65536];
+    const char *args[] = { "127.0.0.1", port, NULL };
+    struct hconn *bob = hconn_join(server.port, NULL, 0);
+
+    ck_assert_ptr_nonnull(bob);
+    snprintf(port, sizeof(port), "%d", server.port);
+    /* The error answers the last line: only the close tells it came. */
+    ck_assert_int_eq(run_piped("/bogus\n", args, out, sizeof(out)), 3);
+    ck_assert_ptr_nonnull(strstr(out, "*** error: unknown command"));
+    ck_assert_ptr_nonnull(strstr(out, "answered 1 line with an error"));
+    /* Lines around a refused one are still sent. */
+    ck_assert_int_eq(run_piped("first\n/msg nobody x\nlast\n", args, out,
+                               sizeof(out)), 3);
+    ck_assert_ptr_nonnull(strstr(out, "*** error: no such nickname"));
+    ck_assert_int_eq(hconn_expect(bob, "> first", NULL, 0, H_TIMEOUT_MS),
+                     1);
+    ck_assert_int_eq(hconn_expect(bob, "> last", NULL, 0, H_TIMEOUT_MS), 1);
+    hconn_close(bob);
+}
+END_TEST
+
 START_TEST(test_unreachable)
 {
     struct sockaddr_in sin = { .sin_family = AF_INET };
@@ -764,6 +857,25 @@ START_TEST(test_options)
 }
 END_TEST
 
+/* A port out of range or not a number is refused, never wrapped round. */
+START_TEST(test_bad_port)
+{
+    static const char *const ports[] = {
+        "99999", "65536", "0", "12x", "", "4294967297", NULL
+    };
+    char out[4096];
+    int st;
+
+    for (size_t i = 0; ports[i] != NULL; i++) {
+        const char *argv[] = { chat_path(), "127.0.0.1", ports[i], NULL };
+        ck_assert_int_eq(h_run(argv, out, sizeof(out), &st), 0);
+        ck_assert_msg(st == 2, "port '%s': status %d", ports[i], st);
+        ck_assert_ptr_nonnull(strstr(out, "bad port"));
+        ck_assert_ptr_null(strstr(out, "cannot connect"));
+    }
+}
+END_TEST
+
 static Suite *
 client_suite(void)
 {
@@ -772,6 +884,7 @@ client_suite(void)
 
     tc = tcase_create("Lines");
     tcase_add_test(tc, test_srvline_kinds);
+    tcase_add_test(tc, test_srvline_inverts_format);
     tcase_add_test(tc, test_nicks_learnt);
     tcase_add_test(tc, test_render_plain_and_color);
     tcase_add_test(tc, test_render_own);
@@ -795,8 +908,11 @@ client_suite(void)
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, test_server_gone);
     tcase_add_test(tc, test_pipe_mode);
+    tcase_add_test(tc, test_pipe_nick_taken);
+    tcase_add_test(tc, test_pipe_error_status);
     tcase_add_test(tc, test_unreachable);
     tcase_add_test(tc, test_options);
+    tcase_add_test(tc, test_bad_port);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,20 @@ bad(const char *text, const char *want)
 {
     ck_assert_int_eq(parse(text), -1);
     ck_assert_str_eq(err, want);
+}
+
+/* What conffile_dump() writes for s; free() it. */
+static char *
+dump(const struct settings *from)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    ck_assert_ptr_nonnull(f);
+    conffile_dump(f, from);
+    ck_assert_int_eq(fclose(f), 0);
+    return buf;
 }
 
 static const char *
@@ -169,18 +184,13 @@ END_TEST
 START_TEST(test_dump_round_trip)
 {
     struct settings back;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f;
+    char *buf;
 
     ck_assert_int_eq(parse("bind = ::1\nbind = 10.0.0.1\nmotd = /m\n"
                            "rate = 7\nsendq = 3M\ndaemon = yes\n"), 0);
-    f = open_memstream(&buf, &len);
-    ck_assert_ptr_nonnull(f);
-    conffile_dump(f, &s);
-    fclose(f);
+    buf = dump(&s);
     settings_defaults(&back);
-    ck_assert_msg(conffile_parse("dump", buf, len, &back, err,
+    ck_assert_msg(conffile_parse("dump", buf, strlen(buf), &back, err,
                                  sizeof(err)) == 0, "%s", err);
     for (const struct settings_key *k = settings_keys; k->name; k++)
         ck_assert_msg(settings_equal(&s, &back, k), "%s differs", k->name);
@@ -189,7 +199,59 @@ START_TEST(test_dump_round_trip)
 }
 END_TEST
 
+/* The dump says where each value came from: the file's line, the
+ * command line (settings_note()), or the default. */
+START_TEST(test_dump_origins)
+{
+    char *buf;
+
+    ck_assert_int_eq(parse("# c\nrate = 5\n\nbind = ::1\nbind = 10.0.0.1\n"),
+                     0);
+    ck_assert_int_eq(settings_set(&s, settings_find("verbose"), NULL, err,
+                                  sizeof(err)), 0);
+    settings_note(&s, settings_find("verbose"), SETTINGS_CMDLINE);
+    buf = dump(&s);
+    ck_assert_msg(strstr(buf, "\nrate = 5  # t.conf:2\n"), "%s", buf);
+    ck_assert_msg(strstr(buf, "\nbind = ::1  # t.conf:4\n"), "%s", buf);
+    ck_assert_msg(strstr(buf, "\nbind = 10.0.0.1  # t.conf:5\n"), "%s", buf);
+    ck_assert_msg(strstr(buf, "\nverbose = 1  # command line\n"), "%s",
+                  buf);
+    ck_assert_msg(strstr(buf, "\nsendq = 1048576  # default\n"), "%s", buf);
+    ck_assert_msg(strstr(buf, "\n# motd: not set (default)\n"), "%s", buf);
+    free(buf);
+    /* Put back to the default, a value says so again. */
+    settings_reset(&s, settings_find("rate"));
+    buf = dump(&s);
+    ck_assert_msg(strstr(buf, "\nrate = 20  # default\n"), "%s", buf);
+    free(buf);
+}
+END_TEST
+
+/* Addresses, as written: IPv4 dotted quads, IPv6 with a scope, names. */
+START_TEST(test_addresses)
+{
+    ck_assert_msg(parse("bind = 127.0.0.1\nbind = ::1\nbind = fe80::1%lo\n"
+                        "bind = localhost\nbind = 0.0.0.0\n") == 0, "%s",
+                  err);
+    ck_assert_int_eq(s.nbind, 5);
+}
+END_TEST
+
 /* ------------------------------------------------------------- Bad */
+
+/* A number that is no IPv4 address is not looked up as a name, and
+ * "1.2.3" is not read as 1.2.0.3. */
+START_TEST(test_bad_address)
+{
+    bad("bind = 1.2.3\n", "t.conf:1: bind: '1.2.3' is not an IPv4 address");
+    reset();
+    bad("bind = 999.1.1.1\n",
+        "t.conf:1: bind: '999.1.1.1' is not an IPv4 address");
+    reset();
+    bad("bind = ::1\nbind = 1::2::3\n",
+        "t.conf:2: bind: '1::2::3' is not an IPv6 address");
+}
+END_TEST
 
 START_TEST(test_bad_missing_equals)
 {
@@ -354,6 +416,39 @@ START_TEST(test_load_file)
 }
 END_TEST
 
+/* One reader serves the config file (whole, or an error) and the MOTD
+ * (the first max bytes). */
+START_TEST(test_read_file)
+{
+    char path[] = "/tmp/check_config.XXXXXX";
+    int fd = mkstemp(path);
+    const char *why;
+    char *text;
+    size_t len;
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "0123456789", 10), 10);
+    close(fd);
+    ck_assert_int_eq(conffile_read_file(path, 4, 0, &text, &len, &why), 0);
+    ck_assert_uint_eq(len, 4);
+    ck_assert_str_eq(text, "0123");
+    free(text);
+    ck_assert_int_eq(conffile_read_file(path, 10, 1, &text, &len, &why), 0);
+    ck_assert_str_eq(text, "0123456789");
+    free(text);
+    ck_assert_int_eq(conffile_read_file(path, 9, 1, &text, &len, &why), -1);
+    ck_assert_str_eq(why, "file too large");
+    ck_assert_ptr_null(text);
+    unlink(path);
+    ck_assert_int_eq(conffile_read_file(path, 9, 0, &text, &len, &why), -1);
+    ck_assert_str_eq(why, "cannot open");
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert_int_eq(conffile_read_file("/", 9, 0, &text, &len, &why), -1);
+    ck_assert_str_eq(why, "cannot read");
+    ck_assert_int_eq(errno, EISDIR);
+}
+END_TEST
+
 /* The shipped sample parses, names every key in a commented-out
  * "# key = value" line, and those values are the defaults. */
 START_TEST(test_sample)
@@ -483,11 +578,14 @@ config_suite(void)
     tcase_add_test(tc, test_booleans);
     tcase_add_test(tc, test_strings_outlive_text);
     tcase_add_test(tc, test_dump_round_trip);
+    tcase_add_test(tc, test_dump_origins);
+    tcase_add_test(tc, test_addresses);
     suite_add_tcase(su, tc);
 
     tc = tcase_create("Bad");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_bad_missing_equals);
+    tcase_add_test(tc, test_bad_address);
     tcase_add_test(tc, test_bad_missing_key);
     tcase_add_test(tc, test_bad_unknown_key);
     tcase_add_test(tc, test_bad_missing_value);
@@ -507,6 +605,7 @@ config_suite(void)
     tcase_add_test(tc, test_load_missing);
     tcase_add_test(tc, test_load_directory);
     tcase_add_test(tc, test_load_file);
+    tcase_add_test(tc, test_read_file);
     tcase_add_test(tc, test_sample);
     tcase_add_test(tc, test_documented);
     suite_add_tcase(su, tc);

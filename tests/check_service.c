@@ -169,12 +169,145 @@ START_TEST(test_command_line_wins)
                            "bind = 127.0.0.1\nverbose = 2\n");
 
     ck_assert_int_eq(run(out, sizeof(out), "-t", "-c", conf, "--rate", "7",
-                         "-b", "127.0.0.2", NULL), 0);
-    ck_assert_msg(strstr(out, "\nrate = 7\n") != NULL, "%s", out);
-    ck_assert_msg(strstr(out, "\nburst = 6\n") != NULL, "%s", out);
-    ck_assert_msg(strstr(out, "\nbind = 127.0.0.2\n") != NULL, "%s", out);
+                         "-b", "127.0.0.2", "-p", "0", NULL), 0);
+    ck_assert_msg(strstr(out, "\nrate = 7  # command line\n") != NULL, "%s",
+                  out);
+    ck_assert_msg(strstr(out, "\nburst = 6  #") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "\nbind = 127.0.0.2  #") != NULL, "%s", out);
     ck_assert_msg(strstr(out, "bind = ::1") == NULL, "%s", out);
-    ck_assert_msg(strstr(out, "\nverbose = 2\n") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "\nverbose = 2  #") != NULL, "%s", out);
+}
+END_TEST
+
+/* -t -v says where each value came from: the file's line, the command
+ * line, or the default.  -v itself is a command-line value. */
+START_TEST(test_check_origins)
+{
+    char out[8192], want[600];
+    const char *conf = put("c.conf", "# top\nrate = 5\n\nbind = 127.0.0.1\n"
+                           "motd = /dev/null\n");
+
+    ck_assert_int_eq(run(out, sizeof(out), "-t", "-v", "-c", conf,
+                         "--burst", "9", "-p", "0", NULL), 0);
+    snprintf(want, sizeof(want), "\nrate = 5  # %s:2\n", conf);
+    ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+    snprintf(want, sizeof(want), "\nbind = 127.0.0.1  # %s:4\n", conf);
+    ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+    snprintf(want, sizeof(want), "\nmotd = /dev/null  # %s:5\n", conf);
+    ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "\nburst = 9  # command line\n") != NULL,
+                  "%s", out);
+    ck_assert_msg(strstr(out, "port = 0  # command line\n") != NULL, "%s",
+                  out);
+    ck_assert_msg(strstr(out, "\nverbose = 1  # command line\n") != NULL,
+                  "%s", out);
+    ck_assert_msg(strstr(out, "\nsendq = 1048576  # default\n") != NULL,
+                  "%s", out);
+    ck_assert_msg(strstr(out, "\n# pidfile: not set (default)\n") != NULL,
+                  "%s", out);
+}
+END_TEST
+
+/* -t listens as a start would: an address that is not an address, or
+ * not this host's, fails -t and a start alike, with status 2 and a
+ * message naming it; a free port passes. */
+START_TEST(test_check_listen_address)
+{
+    static const char *const bad[][2] = {
+        { "192.0.2.1", "cannot listen on 192.0.2.1:0: Cannot assign "
+                       "requested address" },
+        { "1.2.3", "--bind: '1.2.3' is not an IPv4 address" },
+        { "999.1.1.1", "--bind: '999.1.1.1' is not an IPv4 address" },
+        { "::g", "--bind: '::g' is not an IPv6 address" },
+    };
+    char out[4096], want[600];
+    const char *conf = put("c.conf", "\n");
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(want, sizeof(want), "chatd: %s\n", bad[i][1]);
+        ck_assert_int_eq(run(out, sizeof(out), "-t", "-c", conf, "-p", "0",
+                             "-b", bad[i][0], NULL), 2);
+        ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s", out);
+        ck_assert_int_eq(run(out, sizeof(out), "-c", conf, "-p", "0", "-w",
+                             "1", "-b", bad[i][0], NULL), 2);
+        ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s", out);
+    }
+    conf = put("d.conf", "# x\nbind = 1.2.3\n");
+    ck_assert_int_eq(run(out, sizeof(out), "-t", "-c", conf, NULL), 2);
+    snprintf(want, sizeof(want), "%s:2: bind: '1.2.3' is not an IPv4 "
+             "address", conf);
+    ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+    ck_assert_int_eq(run(out, sizeof(out), "-t", "-c", put("e.conf", "\n"),
+                         "-p", "0", "-b", "127.0.0.1", "-b", "::1", NULL), 0);
+    ck_assert_msg(strstr(out, "configuration OK") != NULL, "%s", out);
+}
+END_TEST
+
+/* A port in use fails -t and a start alike: status 1 (chatd(8)), and the
+ * last line says which address, as an error, not a warning. */
+START_TEST(test_check_port_taken)
+{
+    struct hserver s;
+    const char *conf = put("c.conf", "\n");
+    const char *argv[] = { "chatd", "-p", "0", "-w", "1", "-b", "127.0.0.1",
+                           "-c", conf, NULL };
+    char out[4096], port[16], want[256];
+
+    ck_assert_msg(hserver_start_argv(&s, argv) == 0, "chatd did not start");
+    snprintf(port, sizeof(port), "%d", s.port);
+    snprintf(want, sizeof(want), "chatd: cannot listen on 127.0.0.1:%d: "
+             "Address already in use\n", s.port);
+    ck_assert_int_eq(run(out, sizeof(out), "-t", "-c", conf, "-p", port,
+                         "-b", "127.0.0.1", NULL), 1);
+    ck_assert_str_eq(out, want);
+    ck_assert_int_eq(run(out, sizeof(out), "-c", conf, "-p", port, "-w", "1",
+                         "-b", "127.0.0.1", NULL), 1);
+    ck_assert_str_eq(out, want);
+    ck_assert_int_eq(hserver_stop(&s), 0);
+}
+END_TEST
+
+/* Every option error begins with "chatd: " (not argv[0], which is a
+ * path here), exits 2 and points at --help. */
+START_TEST(test_option_errors)
+{
+    static const char *const bad[][2] = {
+        { "--bogus", "unrecognized option '--bogus'" },
+        { "-x", "invalid option -- 'x'" },
+        { "-p", "option requires an argument -- 'p'" },
+        { "--rate", "option '--rate' requires an argument" },
+        { "--rat", "option '--rate' requires an argument" },
+        { "--daemon=yes", "option '--daemon' doesn't allow an argument" },
+        { "--cluster-t", "option '--cluster-timeout' requires an argument" },
+        { "--c", "option '--c' is ambiguous; possibilities: '--cluster' "
+                 "'--cluster-channel' '--cluster-timeout' '--config' "
+                 "'--check-config'" },
+    };
+    char out[4096], want[512];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(want, sizeof(want), "chatd: %s\nTry 'chatd --help' for "
+                 "more information.\n", bad[i][1]);
+        ck_assert_int_eq(run(out, sizeof(out), bad[i][0], NULL), 2);
+        ck_assert_str_eq(out, want);
+    }
+}
+END_TEST
+
+/* --help names no placeholder address and fits 80 columns. */
+START_TEST(test_help_text)
+{
+    char out[8192];
+
+    ck_assert_int_eq(run(out, sizeof(out), "--help", NULL), 0);
+    ck_assert_msg(strstr(out, "example.") == NULL && strchr(out, '@') ==
+                  NULL, "%s", out);
+    ck_assert_msg(strstr(out, "redis://127.0.0.1:6379") != NULL, "%s", out);
+    for (char *line = out, *nl; *line; line = nl + 1) {
+        ck_assert_ptr_nonnull(nl = strchr(line, '\n'));
+        ck_assert_msg(nl - line < 80, "too wide: %.*s", (int)(nl - line),
+                      line);
+    }
 }
 END_TEST
 
@@ -420,36 +553,71 @@ END_TEST
 
 /* ----------------------------------------------------------- Notify */
 
-/* Read one datagram from fd into buf within ms; 1 or 0 on timeout. */
+/*
+ * Bind a datagram socket at dir/name for sd_notify, with SO_PASSCRED so
+ * that each datagram says which process sent it, and point NOTIFY_SOCKET
+ * at it.  Returns the socket.
+ */
+static int
+notify_socket(const char *name)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd, on = 1;
+
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir, name);
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on,
+                                sizeof(on)), 0);
+    setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+    return fd;
+}
+
+/* Read one datagram from fd into buf within ms, and the sender's pid
+ * into *pid; 1, or 0 on timeout. */
+static int
+recv_state_from(int fd, char *buf, size_t cap, pid_t *pid, int ms)
+{
+    union {
+        struct cmsghdr hdr;
+        char           buf[CMSG_SPACE(sizeof(struct ucred))];
+    } ctl;
+    struct iovec iov = { .iov_base = buf, .iov_len = cap - 1 };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                          .msg_control = ctl.buf,
+                          .msg_controllen = sizeof(ctl.buf) };
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    struct cmsghdr *c;
+    ssize_t n;
+
+    *pid = -1;
+    if (poll(&p, 1, ms) != 1 || (n = recvmsg(fd, &msg, 0)) < 0)
+        return 0;
+    buf[n] = '\0';
+    for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
+            *pid = ((struct ucred *)(void *)CMSG_DATA(c))->pid;
+    return 1;
+}
+
+/* The same, without the pid. */
 static int
 recv_state(int fd, char *buf, size_t cap, int ms)
 {
-    struct pollfd p = { .fd = fd, .events = POLLIN };
-    ssize_t n;
+    pid_t pid;
 
-    if (poll(&p, 1, ms) != 1)
-        return 0;
-    n = recv(fd, buf, cap - 1, 0);
-    if (n < 0)
-        return 0;
-    buf[n] = '\0';
-    return 1;
+    return recv_state_from(fd, buf, cap, &pid, ms);
 }
 
 /* sd_notify: READY=1 once listening; RELOADING=1 and READY=1 around a
  * SIGHUP; STOPPING=1 on SIGTERM. */
 START_TEST(test_sd_notify)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
     struct hserver s;
     char buf[256];
-    int fd;
+    int fd = notify_socket("notify");
 
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", dir);
-    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    setenv("NOTIFY_SOCKET", sa.sun_path, 1);
     start(&s, put("c.conf", "\n"), NULL);
     unsetenv("NOTIFY_SOCKET");
 
@@ -469,6 +637,34 @@ START_TEST(test_sd_notify)
 }
 END_TEST
 
+/* "daemon = yes" under a service manager that waits for READY=1: chatd
+ * says it ignores it, stays the process that was started, in the
+ * foreground, and that process tells READY=1. */
+START_TEST(test_notify_ignores_daemon)
+{
+    struct hserver s;
+    char buf[256];
+    pid_t from;
+    int fd = notify_socket("notify");
+
+    start(&s, put("c.conf", "daemon = yes\n"), NULL);
+    unsetenv("NOTIFY_SOCKET");
+    ck_assert_int_eq(recv_state_from(fd, buf, sizeof(buf), &from,
+                                     H_TIMEOUT_MS), 1);
+    ck_assert_str_eq(buf, "READY=1");
+    ck_assert_int_eq(from, s.pid);
+    ck_assert_int_eq(waitpid(s.pid, NULL, WNOHANG), 0);
+    ck_assert(hserver_wait_log(&s, "warning: main: daemon: ignored under a "
+                               "service manager (NOTIFY_SOCKET is set): "
+                               "staying in the foreground", 100));
+    ck_assert_int_eq(hserver_stop(&s), 0);
+    ck_assert_int_eq(recv_state_from(fd, buf, sizeof(buf), &from,
+                                     H_TIMEOUT_MS), 1);
+    ck_assert_str_eq(buf, "STOPPING=1");
+    close(fd);
+}
+END_TEST
+
 static Suite *
 service_suite(void)
 {
@@ -483,6 +679,11 @@ service_suite(void)
     tcase_add_test(tc, test_check_missing_file);
     tcase_add_test(tc, test_check_bad_values);
     tcase_add_test(tc, test_command_line_wins);
+    tcase_add_test(tc, test_check_origins);
+    tcase_add_test(tc, test_check_listen_address);
+    tcase_add_test(tc, test_check_port_taken);
+    tcase_add_test(tc, test_option_errors);
+    tcase_add_test(tc, test_help_text);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(su, tc);
 
@@ -501,6 +702,7 @@ service_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_daemon_pidfile);
     tcase_add_test(tc, test_sd_notify);
+    tcase_add_test(tc, test_notify_ignores_daemon);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(su, tc);
     return su;

@@ -91,31 +91,31 @@ static void
 add_message(struct sbuf *b, const struct render *r, const struct srvline *sl)
 {
     switch (sl->kind) {
-    case SRV_PUBLIC:
+    case PROTO_PUBLIC:
         sb_str(b, "<");
         add_nick(b, r, sl);
         sb_str(b, "> ");
         break;
-    case SRV_ACTION:
+    case PROTO_ACTION:
         sb_str(b, "* ");
         add_nick(b, r, sl);
         sb_str(b, " ");
         break;
-    case SRV_PRIVATE:
+    case PROTO_PRIVATE:
         sb_sgr(b, r, SGR_BOLD);
         sb_str(b, "*");
         add_nick(b, r, sl);
         sb_sgr(b, r, SGR_BOLD);
         sb_str(b, "* ");
         break;
-    default:            /* SRV_SENT */
+    default:            /* PROTO_SENT */
         sb_str(b, "-> *");
         add_nick(b, r, sl);
         sb_str(b, "* ");
         break;
     }
     sb_str(b, sl->text);
-    if (sl->kind == SRV_PRIVATE)
+    if (sl->kind == PROTO_PRIVATE)
         sb_sgr(b, r, SGR_RESET);
 }
 
@@ -142,23 +142,14 @@ render_line(const struct render *r, const char *line, time_t now)
         }
     }
     srvline_parse(line, &sl);
-    switch (sl.kind) {
-    case SRV_ERROR:
-        sb_sgr(&b, r, SGR_ERROR);
+    if (!sl.known) {
+        sb_str(&b, line);
+    } else if (sl.kind == PROTO_ERROR || sl.kind == PROTO_NOTICE) {
+        sb_sgr(&b, r, sl.kind == PROTO_ERROR ? SGR_ERROR : SGR_NOTICE);
         sb_str(&b, line);
         sb_sgr(&b, r, SGR_RESET);
-        break;
-    case SRV_NOTICE:
-        sb_sgr(&b, r, SGR_NOTICE);
-        sb_str(&b, line);
-        sb_sgr(&b, r, SGR_RESET);
-        break;
-    case SRV_PLAIN:
-        sb_str(&b, line);
-        break;
-    default:
+    } else {
         add_message(&b, r, &sl);
-        break;
     }
     sb_str(&b, "\n");
     return b.s;

@@ -2,8 +2,8 @@
  * nicks.c: nicknames seen (see nicks.h).  Pure; the client's main thread.
  *
  * The list is fed from the server's own words: the welcome and "you are
- * now known as" lines name us; joins, leaves, renames, /who replies and
- * the prefixes of messages name the others.  A linear list is plenty for
+ * now (or already) known as" lines name us; joins, leaves, renames, /who
+ * replies and the prefixes of messages name the others.  A linear list is plenty for
  * the few hundred nicknames a chat shows; it is capped at NICKS_MAX.
  */
 #include "config.h"
@@ -133,6 +133,15 @@ then(const char *s, size_t n, const char *w)
     return n > 0 && strncmp(s + n, w, strlen(w)) == 0;
 }
 
+/* s past prefix when s starts with it, else NULL. */
+static const char *
+after(const char *s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    return strncmp(s, prefix, n) == 0 ? s + n : NULL;
+}
+
 /* The words of a /who reply line ("  nick1 nick2 ..."). */
 static void
 add_words(struct nicks *ns, const char *s)
@@ -160,12 +169,11 @@ observe_notice(struct nicks *ns, const char *t)
         return;
     }
     ns->in_who = 0;
-    if (strncmp(t, "welcome to chatd, ", 18) == 0) {
-        p = t + 18;
+    if ((p = after(t, "welcome to chatd, ")) != NULL) {
         if (then(p, word_len(p), "!"))
             set_self(ns, p, word_len(p));
-    } else if (strncmp(t, "you are now known as ", 21) == 0) {
-        p = t + 21;
+    } else if ((p = after(t, "you are now known as ")) != NULL ||
+               (p = after(t, "you are already known as ")) != NULL) {
         if (p[word_len(p)] == '\0')
             set_self(ns, p, word_len(p));
     } else if (then(t, n, " has joined") && t[n + 11] == '\0') {
@@ -194,18 +202,11 @@ nicks_observe(struct nicks *ns, const char *line)
     struct srvline sl;
 
     srvline_parse(line, &sl);
-    switch (sl.kind) {
-    case SRV_NOTICE:
+    if (sl.known && sl.kind == PROTO_NOTICE) {
         observe_notice(ns, sl.text);
         return;
-    case SRV_PUBLIC:
-    case SRV_ACTION:
-    case SRV_PRIVATE:
-    case SRV_SENT:
-        nicks_add(ns, sl.nick, sl.nicklen);
-        break;
-    default:
-        break;
     }
+    if (sl.nick != NULL)        /* a message: its sender's nickname */
+        nicks_add(ns, sl.nick, sl.nicklen);
     ns->in_who = 0;
 }

@@ -1,7 +1,8 @@
 /*
- * tty.c: the chat client on a terminal, with GNU readline's callback
- * interface: one poll() loop over the signal self-pipe, the socket and
- * stdin.  Single-threaded; readline's callbacks force the session to be
+ * tty.c: the chat client on a terminal (see tty.h), with GNU readline's
+ * callback interface: one poll() loop over the signal self-pipe, the
+ * socket and stdin; the input history and tab completion.
+ * Single-threaded; readline's callbacks force the session to be
  * reachable from file-level statics, all owned by the main thread.
  *
  * Incoming lines are printed above the prompt: rl_clear_visible_line(),
@@ -26,16 +27,17 @@
 #include <readline/readline.h>
 #include <readline/history.h>
 
-#include "chat.h"
+#include "signals.h"
+#include "tty.h"
 #include "xmalloc.h"
 
 #define TTY_PROMPT "> "
 #define TTY_HISTORY_MAX 1000    /* lines kept in the history file */
 
-static struct chat *sess;       /* the session the callbacks serve */
+static struct session *sess;       /* the session the callbacks serve */
 static int          installed;  /* the readline handler is installed */
 static int          in_handler; /* inside on_line(): print plainly */
-static char        *typed;      /* the line accept_typed() took from readline */
+static char        *typed;      /* the line accept_typed() took */
 static char        *histfile;   /* NULL: no history file */
 static int          hist_added; /* entries added this run */
 static int          leaving;    /* a /quit or Ctrl-D: finish up */
@@ -260,7 +262,7 @@ send_text(const char *text)
             memcpy(line, p, n);
             line[n] = '\0';
             history_note(line);
-            show(chat_submit(sess, line, n));
+            show(session_submit(sess, line, n));
             free(line);
         }
         p += n;
@@ -279,7 +281,7 @@ on_line(char *line)
     in_handler = 1;
     if (line == NULL) {
         fputs("\n", stdout);
-        free(chat_submit(sess, "/quit", 5));
+        free(session_submit(sess, "/quit", 5));
     } else {
         send_text(typed != NULL ? typed : line);
     }
@@ -316,7 +318,7 @@ tty_setup(void)
     rl_attempted_completion_function = complete;
     rl_completer_word_break_characters = " \t\n";
     rl_variable_bind("completion-ignore-case", "on");
-    if (!sess->render.color)
+    if (!sess->opts->render.color)
         rl_variable_bind("enable-active-region", "off");
     rl_add_defun("chat-accept-line", accept_typed, -1);
     rl_bind_key_in_map('\r', accept_typed, emacs_standard_keymap);
@@ -397,7 +399,7 @@ on_signal_caught(int sig)
         return -1;
     default:
         tty_restore(0);
-        return chat_signal_status(sig);
+        return signals_status(sig);
     }
 }
 
@@ -406,21 +408,13 @@ static int
 on_server(short revents)
 {
     char *text;
-    int rc;
+    int rc = session_serve(sess, revents, &text);
 
-    if ((revents & POLLOUT) && conn_flush(&sess->conn) < 0) {
-        tty_restore(1);
-        chat_closed_message(sess, -1);
-        return CHAT_EXIT_FAIL;
-    }
-    if (!(revents & (POLLIN | POLLHUP | POLLERR)))
-        return -1;
-    rc = chat_receive(sess, &text);
     show(text);
     if (rc > 0)
         return -1;
     tty_restore(1);
-    chat_closed_message(sess, rc);
+    session_lost(sess, rc);
     return CHAT_EXIT_FAIL;
 }
 
@@ -430,28 +424,21 @@ on_server(short revents)
  * server going away.  Returns the exit status.
  */
 int
-tty_run(struct chat *ch)
+tty_run(struct session *s)
 {
-    char cmd[PROTO_NICK_MAX + 8];
     int rc = -1;
 
-    sess = ch;
+    sess = s;
     history_load();
     tty_setup();
-    if (ch->nick != NULL) {
-        snprintf(cmd, sizeof(cmd), "/nick %s", ch->nick);
-        free(chat_submit(ch, cmd, strlen(cmd)));
-    }
-    free(chat_submit(ch, "/who", 4));
+    session_ask_nick(s);
+    free(session_submit(s, "/who", 4));
     while (rc < 0 && !leaving) {
         struct pollfd pfd[3];
 
-        if (conn_flush(&ch->conn) < 0)
+        if (conn_flush(&s->conn) < 0)
             return on_server(POLLOUT);
-        pfd[0] = (struct pollfd){ .fd = ch->sigfd, .events = POLLIN };
-        pfd[1] = (struct pollfd){ .fd = ch->conn.fd, .events = POLLIN };
-        if (conn_pending(&ch->conn) > 0)
-            pfd[1].events |= POLLOUT;
+        session_pollfds(s, pfd);
         pfd[2] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
         if (poll(pfd, 3, -1) < 0) {
             if (errno == EINTR)
@@ -460,7 +447,7 @@ tty_run(struct chat *ch)
             warn("poll");
             return CHAT_EXIT_FAIL;
         }
-        if ((rc = on_signal_caught(chat_signal_take(ch))) >= 0)
+        if ((rc = on_signal_caught(signals_take(s->sigfd))) >= 0)
             break;
         if ((rc = on_server(pfd[1].revents)) >= 0)
             break;
@@ -470,5 +457,5 @@ tty_run(struct chat *ch)
     if (rc >= 0)
         return rc;
     tty_restore(0);
-    return chat_finish(ch);
+    return session_finish(s);
 }
