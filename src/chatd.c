@@ -41,6 +41,7 @@
 #include "net.h"
 #include "settings.h"
 #include "clock.h"
+#include "proto.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -312,16 +313,10 @@ absolute_path(struct settings *s, const char **path)
 static int
 load_settings(struct settings *s, char *err, size_t errlen)
 {
-    char msg[512];
-
     settings_defaults(s);
     if (conffile_load(cmd.config, !cmd.config_given, s, err, errlen) < 0)
         return -1;
     apply_args(s, 0);
-    if (settings_check(s, msg, sizeof(msg)) < 0) {
-        snprintf(err, errlen, "%s", msg);
-        return -1;
-    }
     absolute_path(s, &s->motd_file);
     absolute_path(s, &s->pidfile);
     return 0;
@@ -402,7 +397,11 @@ make_conf(const struct settings *s, int nworkers, char *err, size_t errlen)
     c = xcalloc(1, sizeof(*c));
     atomic_init(&c->refs, nworkers);
     c->max_line = s->max_line;
+    /* A line must fit: sendq never counts for less than two of the
+     * longest lines (sanitized, with their prefix). */
     c->sendq = s->sendq;
+    if (c->sendq < 2 * (s->max_line * 3 + PROTO_PREFIX_MAX))
+        c->sendq = 2 * (s->max_line * 3 + PROTO_PREFIX_MAX);
     c->rate = s->rate;
     c->burst = s->burst;
     c->nmotd = command_motd(motd, &c->motd);

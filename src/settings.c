@@ -428,25 +428,3 @@ settings_format(const struct settings *s, const struct settings_key *k,
         return snprintf(out, len, "%ld", get_number(s, k));
     }
 }
-
-/*
- * Check that the settings fit together: the server's own bursts (MOTD,
- * history, a /who list of every client) must fit well inside sendq, so no
- * honest client is ever cut for them.  Returns 0 or -1 with err set.
- */
-int
-settings_check(struct settings *s, char *err, size_t errlen)
-{
-    long line = s->max_line * 3 + PROTO_PREFIX_MAX; /* sanitized worst */
-    long burst = CHATD_MOTD_MAX * 2 + s->history * line +
-                 s->max_clients * (PROTO_NICK_MAX + 2) + 4096;
-
-    if (burst > s->sendq / 2) {
-        snprintf(err, errlen, "sendq: %ld bytes is too small for "
-                 "max-clients %ld, history %ld and max-line %ld "
-                 "(at least %ld needed)", s->sendq, s->max_clients,
-                 s->history, s->max_line, burst * 2);
-        return -1;
-    }
-    return 0;
-}

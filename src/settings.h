@@ -88,7 +88,6 @@ int  settings_equal(const struct settings *a, const struct settings *b,
                     const struct settings_key *k);
 int  settings_format(const struct settings *s, const struct settings_key *k,
                      char *out, size_t len);
-int  settings_check(struct settings *s, char *err, size_t errlen);
 int  settings_parse_size(const char *value, long *out);
 
 #endif

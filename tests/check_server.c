@@ -830,6 +830,156 @@ START_TEST(test_issue_log_pinned_by_stalled_client)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Issue 11: what a new user tripped over                              */
+/* ------------------------------------------------------------------ */
+
+/* chatd -t -p 0 with one more option and its value: the exit status. */
+static int
+check_with(const char *opt, const char *val)
+{
+    const char *argv[] = { hserver_chatd(), "-t", "-p", "0", opt, val,
+                           NULL };
+    char out[4096];
+    int status = -1;
+
+    ck_assert_int_eq(h_run(argv, out, sizeof(out), &status), 0);
+    ck_assert_msg(strstr(out, "sendq") == NULL, "%s %s: %s", opt, val, out);
+    return status;
+}
+
+/* Point 5: no valid combination of limits is refused for sendq reasons. */
+START_TEST(test_issue_11_limits_never_refused_for_sendq)
+{
+    ck_assert_int_eq(check_with("--max-clients", "20000"), 0);
+    ck_assert_int_eq(check_with("--max-clients", "1000000"), 0);
+    ck_assert_int_eq(check_with("--sendq", "65536"), 0);
+    ck_assert_int_eq(check_with("--sendq", "4096"), 0);
+    ck_assert_int_eq(check_with("--history", "10000"), 0);
+}
+END_TEST
+
+/* Let the kernel buffers fill, as for a client that reads slowly.  Not
+ * a silence check: nothing is asserted about what came meanwhile. */
+static void
+fall_behind(struct hconn *c)
+{
+    hconn_rcvbuf(c, 1024);
+    usleep(300 * 1000);
+}
+
+/*
+ * Point 5: /who of 250 users with a 4 KiB sendq goes out as the client
+ * reads it, complete, in one list; the client is not cut; its next line
+ * is answered after the list.
+ */
+START_TEST(test_issue_11_who_made_as_read)
+{
+    static const char *const args[] = { "--sendq", "4096", "--rate", "0",
+                                        "--max-clients", "2000", NULL };
+    enum { N = 250 };
+    struct hconn *c[N], *r;
+    struct hserver s2;
+    int names = 0;
+
+    ck_assert_int_eq(hserver_start(&s2, args), 0);
+    for (int i = 0; i < N; i++)
+        ck_assert_ptr_nonnull(c[i] = hconn_join(s2.port, NULL, 0));
+    ck_assert_ptr_nonnull(r = hconn_join(s2.port, NULL, 0));
+    hconn_send(r, "/who\n/help\n");
+    fall_behind(r);
+    ck_assert_int_eq(hconn_expect(r, "users online:", line, sizeof(line),
+                                  T), 1);
+    ck_assert_str_eq(line, "*** 251 users online:");
+    for (;;) {
+        ck_assert_int_eq(hconn_line(r, line, sizeof(line), T), 1);
+        if (strcmp(line, "*** commands:") == 0)
+            break;                  /* /help comes after the whole list */
+        ck_assert_msg(strncmp(line, "***   guest", 11) == 0, "%s", line);
+        ck_assert_uint_lt(strlen(line), 420);
+        for (char *p = strstr(line, "guest"); p; p = strstr(p + 1, "guest"))
+            names++;
+    }
+    ck_assert_int_eq(names, N + 1);
+    char *log = hserver_log(&s2);
+    ck_assert_ptr_null(strstr(log, "too slow"));
+    free(log);
+    for (int i = 0; i < N; i++)
+        hconn_close(c[i]);
+    hconn_close(r);
+    ck_assert_int_eq(hserver_stop(&s2), 0);
+}
+END_TEST
+
+/* Point 5: 300 history lines of 900 bytes with an 8 KiB sendq reach a
+ * slow joiner in full and in order. */
+START_TEST(test_issue_11_history_made_as_read)
+{
+    static const char *const args[] = { "--sendq", "8192", "--rate", "0",
+                                        "--history", "300", NULL };
+    static char text[901];
+    struct hconn *a, *b;
+    struct hserver s2;
+
+    ck_assert_int_eq(hserver_start(&s2, args), 0);
+    ck_assert_ptr_nonnull(a = hconn_join(s2.port, NULL, 0));
+    memset(text, 'h', 890);
+    for (int i = 0; i < 300; i++)
+        hconn_send(a, "%04d %.890s\n", i, text);
+    hconn_send(a, "/help\n");       /* answered once all 300 are in */
+    ck_assert_int_eq(hconn_expect(a, "*** commands:", line, sizeof(line),
+                                  T), 1);
+    ck_assert_ptr_nonnull(b = hconn_join(s2.port, NULL, 0));
+    fall_behind(b);
+    for (int i = 0; i < 300; i++) {
+        char want[16];
+        ck_assert_int_eq(hconn_expect(b, "> ", line, sizeof(line), T), 1);
+        snprintf(want, sizeof(want), "> %04d ", i);
+        ck_assert_msg(strstr(line, want) != NULL, "line %d: %.40s", i,
+                      line);
+    }
+    hconn_send(b, "/help\n");
+    ck_assert_int_eq(hconn_expect(b, "*** commands:", line, sizeof(line),
+                                  T), 1);
+    char *log = hserver_log(&s2);
+    ck_assert_ptr_null(strstr(log, "too slow"));
+    free(log);
+    hconn_close(a);
+    hconn_close(b);
+    ck_assert_int_eq(hserver_stop(&s2), 0);
+}
+END_TEST
+
+/* Point 15: blank lines, command case, nick errors, guest names, bye. */
+START_TEST(test_issue_11_papercuts)
+{
+    struct hconn *a = join_as("alice");
+    struct hconn *b = join_as("bob");
+
+    hconn_send(a, "    \n\t \nafter blanks\n");
+    next_is(b, "<alice> after blanks");     /* nothing came before it */
+    hconn_send(a, "/MSG bob upper case\n");
+    next_is(a, "-> *bob* upper case");
+    next_is(b, "*alice* upper case");
+    hconn_send(a, "/Nick bad name\n");
+    next_is(a, "*** error: a nickname cannot contain spaces: 1-24 of "
+               "A-Z a-z 0-9 _ -");
+    hconn_send(a, "/nick guest5\n");
+    next_is(a, "*** error: names of guest and a number are for guests: "
+               "guest5");
+    hconn_send(a, "/nick GUEST77\n");
+    next_is(a, "*** error: names of guest and a number are for guests: "
+               "GUEST77");
+    hconn_send(a, "/nick guest5x\n");
+    next_is(a, "*** you are now known as guest5x");
+    hconn_send(a, "/quit\n");
+    next_is(a, "*** bye");
+    ck_assert(hconn_closed(a, T));
+    hconn_close(a);
+    hconn_close(b);
+}
+END_TEST
+
 static int
 run_chatd(const char *a1, const char *a2, const char *a3, char *out,
           size_t cap)
@@ -868,7 +1018,6 @@ START_TEST(test_options_bad_values)
     bad_option("--bogus", NULL, NULL, "unrecognized option '--bogus'");
     bad_option("-p", NULL, NULL, "requires an argument");
     bad_option("stray", NULL, NULL, "unexpected argument 'stray'");
-    bad_option("--max-clients", "100000", NULL, "sendq:");
     bad_option("--motd", "/nonexistent/motd", NULL,
                "motd: cannot open /nonexistent/motd");
 }
@@ -982,6 +1131,15 @@ server_suite(void)
     tcase_add_test(tc, test_options_bad_values);
     tcase_add_test(tc, test_options_help_version);
     tcase_add_test(tc, test_motd_shown);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("Issue11");
+    tcase_add_unchecked_fixture(tc, start_default, stop);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_issue_11_limits_never_refused_for_sendq);
+    tcase_add_test(tc, test_issue_11_who_made_as_read);
+    tcase_add_test(tc, test_issue_11_history_made_as_read);
+    tcase_add_test(tc, test_issue_11_papercuts);
     suite_add_tcase(s, tc);
     return s;
 }
