@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "clientset.h"
+#include "feed.h"
 #include "hub.h"
 #include "msg.h"
 #include "sendlog.h"
@@ -446,6 +448,120 @@ START_TEST(test_token_bucket)
 }
 END_TEST
 
+/* A client's replies go out before the log's lines, in one stream, and
+ * count in its backlog until sent. */
+START_TEST(test_replies_go_first)
+{
+    bcast("<x> live\n", 1, 99);
+    client_reply(ca, text("*** reply 1\n"));
+    client_reply(ca, text("*** reply 2\n"));
+    ck_assert_uint_eq(client_backlog(ca, &slog), 9 + 24);
+    flush(ca);
+    ck_assert_str_eq(received(peer_a), "*** reply 1\n*** reply 2\n<x> live\n");
+    ck_assert_uint_eq(client_backlog(ca, &slog), 0);
+    ck_assert_uint_eq(ca->rq_len, 0);
+    flush(cb);
+    ck_assert_str_eq(received(peer_b), "<x> live\n");
+}
+END_TEST
+
+/* Replies written a bit at a time arrive whole and in order. */
+START_TEST(test_replies_partial_writes)
+{
+    int small = 4096;
+    uint64_t lines = 0, bytes = 0, got = 0;
+    char buf[8192], want[64];
+    size_t wantlen = 0;
+
+    setsockopt(ca->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    for (int i = 0; i < 3000; i++) {
+        snprintf(want, sizeof(want), "*** reply %06d\n", i);
+        client_reply(ca, text(want));
+        wantlen += strlen(want);
+    }
+    ck_assert_int_eq(client_flush(ca, &slog, &lines, &bytes), 0);
+    ck_assert(ca->blocked);
+    while (ca->rq_len > 0 || got < wantlen) {
+        ssize_t r = read(peer_a, buf, sizeof(buf));
+        for (ssize_t i = 0; i < r; i++) {
+            uint64_t k = got + (uint64_t)i;
+            snprintf(want, sizeof(want), "*** reply %06llu\n",
+                     (unsigned long long)(k / 17));
+            ck_assert_int_eq(buf[i], want[k % 17]);
+        }
+        got += r > 0 ? (uint64_t)r : 0;
+        ca->blocked = 0;
+        ck_assert_int_eq(client_flush(ca, &slog, &lines, &bytes), 0);
+    }
+    ck_assert_uint_eq(got, wantlen);
+    ck_assert_uint_eq(lines, 3000);
+    ck_assert_uint_eq(ca->rq_bytes, 0);
+}
+END_TEST
+
+/* A feed tops up the replies only below its mark, and sends all. */
+START_TEST(test_feed_tops_up)
+{
+    enum { N = 100 };
+    struct msg **v = malloc(N * sizeof(*v));
+    char l[32];
+    struct feed *f;
+    size_t total = 0;
+
+    for (int i = 0; i < N; i++) {
+        snprintf(l, sizeof(l), "line %03d\n", i);      /* 9 bytes */
+        v[i] = text(l);
+    }
+    f = feed_list(v, N);
+    ck_assert_int_eq(feed_fill(f, ca, 90), 1);
+    ck_assert_uint_eq(ca->rq_len, 10);                  /* 90 bytes */
+    ck_assert_int_eq(feed_fill(f, ca, 90), 1);
+    ck_assert_uint_eq(ca->rq_len, 10);                  /* still full */
+    for (;;) {
+        flush(ca);
+        total += strlen(received(peer_a));
+        if (feed_fill(f, ca, 90) == 0)
+            break;
+    }
+    flush(ca);
+    total += strlen(received(peer_a));
+    ck_assert_uint_eq(total, 9 * N);
+    feed_free(f);
+}
+END_TEST
+
+START_TEST(test_clientset)
+{
+    enum { N = 1000 };
+    struct client *c = calloc(N, sizeof(*c));
+    struct clientset set;
+    size_t n = 0;
+
+    clientset_init(&set);
+    for (int i = 0; i < N; i++) {
+        c[i].id = (uint64_t)i * 7 + 1;
+        clientset_add(&set, &c[i]);
+    }
+    ck_assert_uint_eq(set.n, N);
+    for (int i = 0; i < N; i++)
+        ck_assert_ptr_eq(clientset_find(&set, (uint64_t)i * 7 + 1), &c[i]);
+    ck_assert_ptr_null(clientset_find(&set, 2));
+    for (int i = 0; i < N; i += 2)
+        clientset_remove(&set, &c[i]);
+    ck_assert_uint_eq(set.n, N / 2);
+    for (int i = 0; i < N; i++)
+        ck_assert_ptr_eq(clientset_find(&set, (uint64_t)i * 7 + 1),
+                         i % 2 ? &c[i] : NULL);
+    for (struct client *p = set.first; p; p = p->next) {
+        ck_assert_uint_eq((p->id - 1) / 7 % 2, 1);
+        n++;
+    }
+    ck_assert_uint_eq(n, N / 2);
+    clientset_free(&set);
+    free(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -476,6 +592,13 @@ main(void)
     tcase_add_test(tc, test_slow_reader_backlog_and_partial_writes);
     tcase_add_test(tc, test_closed_peer_is_an_error);
     tcase_add_test(tc, test_token_bucket);
+    tcase_add_test(tc, test_replies_go_first);
+    tcase_add_test(tc, test_replies_partial_writes);
+    tcase_add_test(tc, test_feed_tops_up);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("Clients");
+    tcase_add_test(tc, test_clientset);
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
