@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "workq.h"
 
 static struct workq q;
@@ -147,13 +148,11 @@ START_TEST(test_many_producers)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+workq_suite(void)
 {
     Suite *s = suite_create("workq");
     TCase *tc = tcase_create("Core");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_fifo);
@@ -167,10 +166,11 @@ main(void)
     tcase_add_test(tc, test_close_wakes_waiters);
     tcase_add_test(tc, test_many_producers);
     suite_add_tcase(s, tc);
+    return s;
+}
 
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+int
+main(void)
+{
+    return h_run_suite(workq_suite());
 }
