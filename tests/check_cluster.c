@@ -1,8 +1,8 @@
 /*
  * check_cluster.c: clustering (--cluster) tests.  "Wire" unit-tests the
  * pure wire format (clwire.c).  The other TCases run a real redis-server
- * on a free loopback port and several real chatd nodes joined through it,
- * and talk to the nodes over sockets.  Everything here belongs to the
+ * (hredis.c) and several real chatd nodes joined through it, and talk to
+ * the nodes over sockets.  Everything here belongs to the
  * test's thread; servers started by an unchecked fixture belong to the
  * parent process and are stopped by PID.
  *
@@ -30,6 +30,7 @@
 
 #include "clwire.h"
 #include "harness.h"
+#include "hredis.h"
 
 #define T H_TIMEOUT_MS
 #define NODES_MAX 3
@@ -132,134 +133,10 @@ START_TEST(test_wire_names_and_urls)
 END_TEST
 
 /* ------------------------------------------------------------------ */
-/* redis-server                                                        */
-/* ------------------------------------------------------------------ */
-
-struct redis {
-    pid_t   pid;
-    int     port;
-};
-
-static const char *
-find_redis(void)
-{
-    static const char *const paths[] = { "/usr/bin/redis-server",
-                                         "/usr/sbin/redis-server",
-                                         "/usr/local/bin/redis-server",
-                                         NULL };
-    const char *env = getenv("REDIS_SERVER");
-    struct stat st;
-
-    if (env && *env && stat(env, &st) == 0)
-        return env;
-    for (int i = 0; paths[i]; i++)
-        if (stat(paths[i], &st) == 0)
-            return paths[i];
-    return NULL;
-}
-
-/* A port that was free a moment ago (redis_start retries on a clash). */
-static int
-free_port(void)
-{
-    struct sockaddr_in sa = { .sin_family = AF_INET };
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-        port = ntohs(sa.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-/* Send one RESP command to the Redis at port; 0 if it answered. */
-static int
-redis_cmd(int port, int argc, const char *const *argv)
-{
-    struct hconn *c = hconn_open(port);
-    int rc;
-
-    if (c == NULL)
-        return -1;
-    hconn_send(c, "*%d\r\n", argc);
-    for (int i = 0; i < argc; i++) {
-        hconn_send(c, "$%zu\r\n", strlen(argv[i]));
-        hconn_write(c, argv[i], strlen(argv[i]));
-        hconn_send(c, "\r\n");
-    }
-    rc = hconn_line(c, line, sizeof(line), T) == 1 ? 0 : -1;
-    hconn_close(c);
-    return rc;
-}
-
-static int
-redis_ping(int port)
-{
-    static const char *const ping[] = { "PING" };
-
-    return redis_cmd(port, 1, ping);
-}
-
-/*
- * Start redis-server on 127.0.0.1:port (0: a free one), without
- * persistence, and wait until it answers.  Returns 0 or -1.
- */
-static int
-redis_start(struct redis *r, int port)
-{
-    for (int attempt = 0; attempt < 5; attempt++) {
-        char ports[16];
-        int p = port ? port : free_port();
-        snprintf(ports, sizeof(ports), "%d", p);
-        r->port = p;
-        r->pid = fork();
-        if (r->pid < 0)
-            return -1;
-        if (r->pid == 0) {
-            int devnull = open("/dev/null", O_WRONLY);
-            if (devnull >= 0) {
-                dup2(devnull, STDOUT_FILENO);
-                dup2(devnull, STDERR_FILENO);
-            }
-            execl(redis_bin, redis_bin, "--port", ports, "--bind",
-                  "127.0.0.1", "--save", "", "--appendonly", "no",
-                  "--protected-mode", "no", (char *)NULL);
-            _exit(127);
-        }
-        for (long end = h_now_ms() + 5000; h_now_ms() < end;) {
-            if (redis_ping(p) == 0)
-                return 0;
-            if (waitpid(r->pid, NULL, WNOHANG) == r->pid)
-                break;              /* the port was taken: try another */
-            usleep(20000);
-        }
-        kill(r->pid, SIGKILL);
-        waitpid(r->pid, NULL, 0);
-        r->pid = 0;
-        if (port)
-            usleep(200000);
-    }
-    return -1;
-}
-
-static void
-redis_stop(struct redis *r)
-{
-    if (r->pid <= 0)
-        return;
-    kill(r->pid, SIGKILL);
-    waitpid(r->pid, NULL, 0);
-    r->pid = 0;
-}
-
-/* ------------------------------------------------------------------ */
 /* Nodes                                                               */
 /* ------------------------------------------------------------------ */
 
-static struct redis rds;
+static struct hredis rds;
 static struct hserver node[NODES_MAX];
 static int nnodes;
 
@@ -283,7 +160,8 @@ node_start(int i)
 static void
 cluster_up(int n)
 {
-    ck_assert_msg(redis_start(&rds, 0) == 0, "redis-server did not start");
+    ck_assert_msg(hredis_start(&rds, redis_bin, 0) == 0,
+                  "redis-server did not start");
     nnodes = n;
     for (int i = 0; i < n; i++)
         node_start(i);
@@ -310,7 +188,7 @@ cluster_down(void)
 
     for (int i = 0; i < nnodes; i++)
         rc[i] = node[i].pid > 0 ? hserver_stop(&node[i]) : 0;
-    redis_stop(&rds);
+    hredis_stop(&rds);
     for (int i = 0; i < nnodes; i++)
         ck_assert_msg(rc[i] == 0 || rc[i] == 128 + SIGKILL,
                       "node n%d exit status %d", i + 1, rc[i]);
@@ -595,7 +473,7 @@ publish(const char *payload)
 {
     const char *argv[] = { "PUBLISH", "chatd", payload };
 
-    ck_assert_int_eq(redis_cmd(rds.port, 3, argv), 0);
+    ck_assert_int_eq(hredis_cmd(rds.port, 3, argv), 0);
 }
 
 START_TEST(test_garbage_on_channel)
@@ -649,7 +527,7 @@ START_TEST(test_redis_restart)
 
     hconn_send(a, "before\n");
     expect(b, "<ann> before");
-    redis_stop(&rds);
+    hredis_stop(&rds);
     expect(a, "*** cluster link down: only users on this server can see "
               "your messages");
     expect(b, "*** cluster link down");
@@ -661,7 +539,7 @@ START_TEST(test_redis_restart)
     hconn_send(a, "/nick anna\n");
     expect(a, "*** error: cluster link down");
     ck_assert(hserver_wait_log(&node[0], "lost (", T));
-    ck_assert_int_eq(redis_start(&rds, port), 0);
+    ck_assert_int_eq(hredis_start(&rds, redis_bin, port), 0);
     expect(a, "*** cluster link is back");
     expect_not_before(b, local, "*** cluster link is back");
     hconn_send(a, "after\n");
@@ -678,7 +556,8 @@ START_TEST(test_redis_restart)
     hconn_close(a2);
     hconn_close(b);
     hconn_close(c);
-    }
+    hredis_stop(&rds);      /* started by this forked test: its log too */
+}
 END_TEST
 
 START_TEST(test_node_killed)
@@ -765,7 +644,7 @@ START_TEST(test_nick_conflict_after_split)
     struct hconn *b = join_at(1, NULL);
     const char *argv[] = { "SET", "chatd:nick:splitnick", "n2" };
 
-    ck_assert_int_eq(redis_cmd(rds.port, 3, argv), 0);
+    ck_assert_int_eq(hredis_cmd(rds.port, 3, argv), 0);
     ck_assert_int_eq(hconn_expect(a, "nickname splitnick is also in use "
                                   "on another server", NULL, 0, 15000), 1);
     ck_assert_int_eq(hconn_expect(a, "*** you are now known as guest",
@@ -817,7 +696,8 @@ up_twins(void)
     const char *args[] = { "--rate", "0", "--cluster", url, "--node-name",
                            "twin", NULL };
 
-    ck_assert_msg(redis_start(&rds, 0) == 0, "redis-server did not start");
+    ck_assert_msg(hredis_start(&rds, redis_bin, 0) == 0,
+                  "redis-server did not start");
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d", rds.port);
     nnodes = 2;
     for (int i = 0; i < 2; i++) {
@@ -917,7 +797,7 @@ main(void)
     int with_redis;
 
     signal(SIGPIPE, SIG_IGN);
-    redis_bin = find_redis();
+    redis_bin = hredis_find();
 #ifndef HAVE_CLUSTER
     fprintf(stderr, "check_cluster: built --without-cluster\n");
     redis_bin = NULL;
