@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "harness.h"
 #include "hub.h"
 #include "msg.h"
 #include "sendlog.h"
@@ -415,13 +416,11 @@ START_TEST(test_token_bucket)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+hub_suite(void)
 {
     Suite *s = suite_create("hub");
     TCase *tc = tcase_create("Registry");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, hub_setup, hub_teardown);
     tcase_add_test(tc, test_join_guest_names_and_limit);
@@ -445,10 +444,11 @@ main(void)
     tcase_add_test(tc, test_closed_peer_is_an_error);
     tcase_add_test(tc, test_token_bucket);
     suite_add_tcase(s, tc);
+    return s;
+}
 
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+int
+main(void)
+{
+    return h_run_suite(hub_suite());
 }
