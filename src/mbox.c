@@ -97,9 +97,9 @@ mbox_lock(struct mbox *mb)
 }
 
 /*
- * Unlock after appending.  With wake set, the owner is woken if the
- * mailbox was empty before this batch (one eventfd write per batch, not
- * per message).
+ * Unlock after appending, and wake the owner if `wake` is set.  Callers
+ * pass whether the mailbox was empty before their batch, so a batch costs
+ * one eventfd write, not one per entry.
  */
 void
 mbox_unlock(struct mbox *mb, int wake)

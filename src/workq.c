@@ -1,7 +1,6 @@
 /*
- * workq.c: mutex-guarded fd FIFO (see workq.h).  All fields are guarded by
- * q->lock; no lock is held across a blocking call other than the condition
- * wait.
+ * workq.c: mutex-guarded fd FIFO (see workq.h).  Any thread; all fields
+ * are guarded by q->lock, which is never held across a blocking call.
  */
 #include "config.h"
 
@@ -18,8 +17,7 @@ workq_init(struct workq *q)
 {
     int rc;
 
-    if ((rc = pthread_mutex_init(&q->lock, NULL)) != 0 ||
-        (rc = pthread_cond_init(&q->nonempty, NULL)) != 0) {
+    if ((rc = pthread_mutex_init(&q->lock, NULL)) != 0) {
         errno = rc;
         fatal("workq_init");
     }
@@ -42,7 +40,6 @@ workq_destroy(struct workq *q)
         close(fd);
     free(q->fds);
     q->fds = NULL;
-    pthread_cond_destroy(&q->nonempty);
     pthread_mutex_destroy(&q->lock);
 }
 
@@ -76,7 +73,6 @@ workq_push(struct workq *q, int fd)
         grow(q);
     q->fds[(q->head + q->count) % q->cap] = fd;
     q->count++;
-    pthread_cond_signal(&q->nonempty);
     pthread_mutex_unlock(&q->lock);
     return 0;
 }
@@ -91,25 +87,7 @@ take(struct workq *q)
     return fd;
 }
 
-/*
- * Remove and return the oldest fd, waiting while the queue is empty.
- * Returns -1 once the queue is closed and empty.
- */
-int
-workq_pop(struct workq *q)
-{
-    int fd = -1;
-
-    pthread_mutex_lock(&q->lock);
-    while (q->count == 0 && !q->closed)
-        pthread_cond_wait(&q->nonempty, &q->lock);
-    if (q->count > 0)
-        fd = take(q);
-    pthread_mutex_unlock(&q->lock);
-    return fd;
-}
-
-/* Like workq_pop() but never waits: -1 when empty. */
+/* Remove and return the oldest fd, or -1 when the queue is empty. */
 int
 workq_trypop(struct workq *q)
 {
@@ -122,23 +100,11 @@ workq_trypop(struct workq *q)
     return fd;
 }
 
-/* Refuse further pushes and wake every waiter. */
+/* Refuse further pushes; what is queued can still be taken. */
 void
 workq_close(struct workq *q)
 {
     pthread_mutex_lock(&q->lock);
     q->closed = 1;
-    pthread_cond_broadcast(&q->nonempty);
     pthread_mutex_unlock(&q->lock);
-}
-
-size_t
-workq_len(struct workq *q)
-{
-    size_t n;
-
-    pthread_mutex_lock(&q->lock);
-    n = q->count;
-    pthread_mutex_unlock(&q->lock);
-    return n;
 }

@@ -27,6 +27,8 @@
 #include "bench/payload.h"
 #include "bench/resp.h"
 
+#include "harness.h"
+
 #define OUT_MAX 65536
 
 static pid_t chatd_pid = -1;    /* fixture: set in the parent */
@@ -557,11 +559,5 @@ chatbench_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(chatbench_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return h_run_suite(chatbench_suite());
 }

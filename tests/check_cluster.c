@@ -1,8 +1,8 @@
 /*
  * check_cluster.c: clustering (--cluster) tests.  "Wire" unit-tests the
  * pure wire format (clwire.c).  The other TCases run a real redis-server
- * on a free loopback port and several real chatd nodes joined through it,
- * and talk to the nodes over sockets.  Everything here belongs to the
+ * (hredis.c) and several real chatd nodes joined through it, and talk to
+ * the nodes over sockets.  Everything here belongs to the
  * test's thread; servers started by an unchecked fixture belong to the
  * parent process and are stopped by PID.
  *
@@ -14,22 +14,17 @@
 
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 
 #include "clwire.h"
 #include "harness.h"
+#include "hredis.h"
 
 #define T H_TIMEOUT_MS
 #define NODES_MAX 3
@@ -134,134 +129,10 @@ START_TEST(test_wire_names_and_urls)
 END_TEST
 
 /* ------------------------------------------------------------------ */
-/* redis-server                                                        */
-/* ------------------------------------------------------------------ */
-
-struct redis {
-    pid_t   pid;
-    int     port;
-};
-
-static const char *
-find_redis(void)
-{
-    static const char *const paths[] = { "/usr/bin/redis-server",
-                                         "/usr/sbin/redis-server",
-                                         "/usr/local/bin/redis-server",
-                                         NULL };
-    const char *env = getenv("REDIS_SERVER");
-    struct stat st;
-
-    if (env && *env && stat(env, &st) == 0)
-        return env;
-    for (int i = 0; paths[i]; i++)
-        if (stat(paths[i], &st) == 0)
-            return paths[i];
-    return NULL;
-}
-
-/* A port that was free a moment ago (redis_start retries on a clash). */
-static int
-free_port(void)
-{
-    struct sockaddr_in sa = { .sin_family = AF_INET };
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-        port = ntohs(sa.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-/* Send one RESP command to the Redis at port; 0 if it answered. */
-static int
-redis_cmd(int port, int argc, const char *const *argv)
-{
-    struct hconn *c = hconn_open(port);
-    int rc;
-
-    if (c == NULL)
-        return -1;
-    hconn_send(c, "*%d\r\n", argc);
-    for (int i = 0; i < argc; i++) {
-        hconn_send(c, "$%zu\r\n", strlen(argv[i]));
-        hconn_write(c, argv[i], strlen(argv[i]));
-        hconn_send(c, "\r\n");
-    }
-    rc = hconn_line(c, line, sizeof(line), T) == 1 ? 0 : -1;
-    hconn_close(c);
-    return rc;
-}
-
-static int
-redis_ping(int port)
-{
-    static const char *const ping[] = { "PING" };
-
-    return redis_cmd(port, 1, ping);
-}
-
-/*
- * Start redis-server on 127.0.0.1:port (0: a free one), without
- * persistence, and wait until it answers.  Returns 0 or -1.
- */
-static int
-redis_start(struct redis *r, int port)
-{
-    for (int attempt = 0; attempt < 5; attempt++) {
-        char ports[16];
-        int p = port ? port : free_port();
-        snprintf(ports, sizeof(ports), "%d", p);
-        r->port = p;
-        r->pid = fork();
-        if (r->pid < 0)
-            return -1;
-        if (r->pid == 0) {
-            int devnull = open("/dev/null", O_WRONLY);
-            if (devnull >= 0) {
-                dup2(devnull, STDOUT_FILENO);
-                dup2(devnull, STDERR_FILENO);
-            }
-            execl(redis_bin, redis_bin, "--port", ports, "--bind",
-                  "127.0.0.1", "--save", "", "--appendonly", "no",
-                  "--protected-mode", "no", (char *)NULL);
-            _exit(127);
-        }
-        for (long end = h_now_ms() + 5000; h_now_ms() < end;) {
-            if (redis_ping(p) == 0)
-                return 0;
-            if (waitpid(r->pid, NULL, WNOHANG) == r->pid)
-                break;              /* the port was taken: try another */
-            usleep(20000);
-        }
-        kill(r->pid, SIGKILL);
-        waitpid(r->pid, NULL, 0);
-        r->pid = 0;
-        if (port)
-            usleep(200000);
-    }
-    return -1;
-}
-
-static void
-redis_stop(struct redis *r)
-{
-    if (r->pid <= 0)
-        return;
-    kill(r->pid, SIGKILL);
-    waitpid(r->pid, NULL, 0);
-    r->pid = 0;
-}
-
-/* ------------------------------------------------------------------ */
 /* Nodes                                                               */
 /* ------------------------------------------------------------------ */
 
-static struct redis rds;
+static struct hredis rds;
 static struct hserver node[NODES_MAX];
 static int nnodes;
 
@@ -285,7 +156,8 @@ node_start(int i)
 static void
 cluster_up(int n)
 {
-    ck_assert_msg(redis_start(&rds, 0) == 0, "redis-server did not start");
+    ck_assert_msg(hredis_start(&rds, redis_bin, 0) == 0,
+                  "redis-server did not start");
     nnodes = n;
     for (int i = 0; i < n; i++)
         node_start(i);
@@ -312,7 +184,7 @@ cluster_down(void)
 
     for (int i = 0; i < nnodes; i++)
         rc[i] = node[i].pid > 0 ? hserver_stop(&node[i]) : 0;
-    redis_stop(&rds);
+    hredis_stop(&rds);
     for (int i = 0; i < nnodes; i++)
         ck_assert_msg(rc[i] == 0 || rc[i] == 128 + SIGKILL,
                       "node n%d exit status %d", i + 1, rc[i]);
@@ -336,21 +208,35 @@ join_at(int i, const char *nick)
     return c;
 }
 
+/* A line containing want must arrive; it is left in line. */
 static void
 expect(struct hconn *c, const char *want)
 {
-    int rc = hconn_expect(c, want, line, sizeof(line), T);
-
-    ck_assert_msg(rc == 1, "expected \"%s\", got %s", want,
-                  rc == 0 ? "nothing (timeout)" : "EOF");
+    h_expect(c, want, line, sizeof(line));
 }
 
-/* No line containing what arrives within ms. */
+/*
+ * A line containing want must arrive, and no line containing any of
+ * never (NULL-terminated) before it.  The barrier across the cluster:
+ * with want a line sent after the ones that must not come, by a client
+ * that had seen them go out, a line that would have come is in the way.
+ * Redis hands every node the channel's lines in one order, and a node
+ * keeps that order to its clients.
+ */
 static void
-expect_none(struct hconn *c, const char *what, int ms)
+expect_not_before(struct hconn *c, const char *const *never,
+                  const char *want)
 {
-    ck_assert_msg(hconn_expect(c, what, line, sizeof(line), ms) != 1,
-                  "unexpected \"%s\"", line);
+    for (;;) {
+        int rc = hconn_line(c, line, sizeof(line), T);
+        ck_assert_msg(rc == 1, "expected \"%s\", got %s", want,
+                      rc == 0 ? "nothing (timeout)" : "EOF");
+        if (strstr(line, want) != NULL)
+            return;
+        for (int i = 0; never[i] != NULL; i++)
+            ck_assert_msg(strstr(line, never[i]) == NULL,
+                          "unexpected \"%s\"", line);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -371,14 +257,16 @@ START_TEST(test_relay_both_ways)
     expect(a2, "<bob> hello from n2");
     hconn_send(b, "/me waves\n");
     expect(a, "* bob waves");
-    /* Exactly once, and never back to the sender. */
+    /* Exactly once, and never back to the sender: lines sent after them
+     * are the barriers. */
+    static const char *const once_b[] = { "hello from n1", "<bob>", NULL };
+    static const char *const once_a[] = { "<alice>", NULL };
     hconn_send(a, "marker\n");
-    expect(b, "<alice> marker");
-    expect_none(b, "hello from n1", 300);
-    expect_none(a, "<alice>", 300);
-    expect_none(b, "<bob>", 300);
+    expect_not_before(b, once_b, "<alice> marker");
+    hconn_send(b, "sync\n");
+    expect_not_before(a, once_a, "<bob> sync");
     hconn_close(a);
-    expect(b, "*** alice has left (connection closed)");
+    expect_not_before(b, once_b, "*** alice has left (connection closed)");
     hconn_close(a2);
     hconn_close(b);
 }
@@ -447,7 +335,9 @@ START_TEST(test_who_and_msg_across_nodes)
     expect(b, "*wally* psst across");
     hconn_send(c, "/msg wally \x1b[31mred\n");
     expect(a, "*wilma* [31mred");
-    expect_none(b, "red", 300);
+    static const char *const not_b[] = { "red", NULL };
+    hconn_send(c, "sync\n");
+    expect_not_before(b, not_b, "<wilma> sync");
     hconn_send(a, "/msg nobody-here hi\n");
     expect(a, "*** error: no such nickname: nobody-here");
     hconn_close(a);
@@ -579,7 +469,7 @@ publish(const char *payload)
 {
     const char *argv[] = { "PUBLISH", "chatd", payload };
 
-    ck_assert_int_eq(redis_cmd(rds.port, 3, argv), 0);
+    ck_assert_int_eq(hredis_cmd(rds.port, 3, argv), 0);
 }
 
 START_TEST(test_garbage_on_channel)
@@ -633,7 +523,7 @@ START_TEST(test_redis_restart)
 
     hconn_send(a, "before\n");
     expect(b, "<ann> before");
-    redis_stop(&rds);
+    hredis_stop(&rds);
     expect(a, "*** cluster link down: only users on this server can see "
               "your messages");
     expect(b, "*** cluster link down");
@@ -641,15 +531,15 @@ START_TEST(test_redis_restart)
     /* Local chat goes on. */
     hconn_send(a, "local only\n");
     expect(a2, "<ann> local only");
-    expect_none(b, "local only", 300);
+    static const char *const local[] = { "local only", NULL };
     hconn_send(a, "/nick anna\n");
     expect(a, "*** error: cluster link down");
     ck_assert(hserver_wait_log(&node[0], "lost (", T));
-    ck_assert_int_eq(redis_start(&rds, port), 0);
+    ck_assert_int_eq(hredis_start(&rds, redis_bin, port), 0);
     expect(a, "*** cluster link is back");
-    expect(b, "*** cluster link is back");
+    expect_not_before(b, local, "*** cluster link is back");
     hconn_send(a, "after\n");
-    expect(b, "<ann> after");
+    expect_not_before(b, local, "<ann> after");   /* never went out */
     hconn_send(b, "reply\n");
     expect(a2, "<ben> reply");
     /* Nicknames were registered again. */
@@ -662,6 +552,7 @@ START_TEST(test_redis_restart)
     hconn_close(a2);
     hconn_close(b);
     hconn_close(c);
+    hredis_stop(&rds);      /* started by this forked test: its log too */
 }
 END_TEST
 
@@ -749,7 +640,7 @@ START_TEST(test_nick_conflict_after_split)
     struct hconn *b = join_at(1, NULL);
     const char *argv[] = { "SET", "chatd:nick:splitnick", "n2" };
 
-    ck_assert_int_eq(redis_cmd(rds.port, 3, argv), 0);
+    ck_assert_int_eq(hredis_cmd(rds.port, 3, argv), 0);
     ck_assert_int_eq(hconn_expect(a, "nickname splitnick is also in use "
                                   "on another server", NULL, 0, 15000), 1);
     ck_assert_int_eq(hconn_expect(a, "*** you are now known as guest",
@@ -801,7 +692,8 @@ up_twins(void)
     const char *args[] = { "--rate", "0", "--cluster", url, "--node-name",
                            "twin", NULL };
 
-    ck_assert_msg(redis_start(&rds, 0) == 0, "redis-server did not start");
+    ck_assert_msg(hredis_start(&rds, redis_bin, 0) == 0,
+                  "redis-server did not start");
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d", rds.port);
     nnodes = 2;
     for (int i = 0; i < 2; i++) {
@@ -898,11 +790,10 @@ cluster_suite(int with_redis)
 int
 main(void)
 {
-    SRunner *sr;
-    int failed, with_redis;
+    int with_redis;
 
     signal(SIGPIPE, SIG_IGN);
-    redis_bin = find_redis();
+    redis_bin = hredis_find();
 #ifndef HAVE_CLUSTER
     fprintf(stderr, "check_cluster: built --without-cluster\n");
     redis_bin = NULL;
@@ -913,11 +804,7 @@ main(void)
                 "CHATD_REQUIRE_REDIS is set\n");
         return EXIT_FAILURE;
     }
-    sr = srunner_create(cluster_suite(with_redis));
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    if (failed > 0)
+    if (h_run_suite(cluster_suite(with_redis)) != EXIT_SUCCESS)
         return EXIT_FAILURE;
     if (!with_redis) {
         fprintf(stderr, "check_cluster: %s: cluster tests skipped\n",

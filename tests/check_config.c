@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "conffile.h"
+#include "harness.h"
 #include "settings.h"
 
 static struct settings s;
@@ -621,11 +622,5 @@ config_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(config_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return h_run_suite(config_suite());
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cleanline.h"
+#include "harness.h"
 #include "proto.h"
 #include "settings.h"
 
@@ -87,11 +88,5 @@ hardening_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(hardening_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return h_run_suite(hardening_suite());
 }

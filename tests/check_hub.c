@@ -19,6 +19,7 @@
 #include "client.h"
 #include "clientset.h"
 #include "feed.h"
+#include "harness.h"
 #include "hub.h"
 #include "msg.h"
 #include "sendlog.h"
@@ -562,13 +563,11 @@ START_TEST(test_clientset)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+hub_suite(void)
 {
     Suite *s = suite_create("hub");
     TCase *tc = tcase_create("Registry");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, hub_setup, hub_teardown);
     tcase_add_test(tc, test_join_guest_names_and_limit);
@@ -600,10 +599,11 @@ main(void)
     tc = tcase_create("Clients");
     tcase_add_test(tc, test_clientset);
     suite_add_tcase(s, tc);
+    return s;
+}
 
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+int
+main(void)
+{
+    return h_run_suite(hub_suite());
 }

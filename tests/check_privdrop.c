@@ -95,8 +95,6 @@ main(void)
 {
     Suite *su;
     TCase *tc;
-    SRunner *sr;
-    int failed;
 
     if (geteuid() != 0) {
         fprintf(stderr, "check_privdrop: not root, skipped\n");
@@ -109,9 +107,5 @@ main(void)
     tcase_add_test(tc, test_unknown_user);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(su, tc);
-    sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return h_run_suite(su);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "linebuf.h"
+#include "harness.h"
 #include "proto.h"
 
 /* ------------------------------------------------------------------ */
@@ -539,11 +540,5 @@ proto_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(proto_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return h_run_suite(proto_suite());
 }

@@ -1,6 +1,7 @@
 /*
- * harness.c: integration-test helpers (see harness.h).  Everything here
- * belongs to the calling test thread; a server logs to its own file.
+ * harness.c: what every test suite shares (see harness.h): the suite
+ * runner and the integration-test helpers.  Everything here belongs to
+ * the calling test thread; a server logs to its own file.
  */
 #include "config.h"
 
@@ -23,6 +24,42 @@
 
 #include "harness.h"
 
+/*
+ * Run every test of s (check forks each one) and free the runner: the
+ * whole of a suite's main() but for what is peculiar to it.  Returns
+ * EXIT_SUCCESS when every test passed, else EXIT_FAILURE.
+ */
+int
+h_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/*
+ * A new TCase called name in s, run between setup and teardown in each
+ * test's process (either may be NULL), with a timeout of secs (0: the
+ * default).  The caller adds its tests.
+ */
+TCase *
+h_tcase(Suite *s, const char *name, void (*setup)(void),
+        void (*teardown)(void), int secs)
+{
+    TCase *tc = tcase_create(name);
+
+    if (setup != NULL || teardown != NULL)
+        tcase_add_checked_fixture(tc, setup, teardown);
+    if (secs > 0)
+        tcase_set_timeout(tc, secs);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
 long
 h_now_ms(void)
 {
@@ -42,11 +79,12 @@ hserver_chatd(void)
     return p && *p ? p : "../src/chatd";
 }
 
-/* Everything the server has logged so far (malloc'd, NUL-terminated). */
+/* The whole of the file at path (malloc'd, NUL-terminated; "" if it
+ * cannot be read). */
 char *
-hserver_log(struct hserver *s)
+h_read_file(const char *path)
 {
-    FILE *f = fopen(s->logpath, "r");
+    FILE *f = fopen(path, "r");
     size_t cap = 4096, len = 0, n;
     char *buf = malloc(cap);
 
@@ -63,6 +101,13 @@ hserver_log(struct hserver *s)
     buf[len] = '\0';
     fclose(f);
     return buf;
+}
+
+/* Everything the server has logged so far (malloc'd, NUL-terminated). */
+char *
+hserver_log(struct hserver *s)
+{
+    return h_read_file(s->logpath);
 }
 
 static int
@@ -413,13 +458,75 @@ hconn_expect(struct hconn *c, const char *needle, char *out, size_t cap,
     }
 }
 
-/* 1 if nothing at all arrives within ms, else 0. */
+/*
+ * Fail the test unless a line containing want arrives within
+ * H_TIMEOUT_MS (lines before it are skipped); the line goes to out.
+ */
+void
+h_expect(struct hconn *c, const char *want, char *out, size_t cap)
+{
+    int rc = hconn_expect(c, want, out, cap, H_TIMEOUT_MS);
+
+    ck_assert_msg(rc == 1, "expected \"%s\", got %s", want,
+                  rc == 0 ? "nothing (timeout)" : "EOF");
+}
+
+/*
+ * One round trip: send H_BARRIER_CMD and read up to its answer.  The
+ * worker writes a client's lines in order, so whatever it had for c when
+ * it read the command comes first.  Returns 1 if the answer was the very
+ * next line; 0 if another came first (copied to out; the lines up to the
+ * answer are read and dropped); -1 on timeout or EOF (out says which).
+ */
 int
-hconn_silent(struct hconn *c, int ms)
+hconn_roundtrip(struct hconn *c, char *out, size_t cap)
 {
     char line[70000];
+    int first = 1, rc;
 
-    return hconn_line(c, line, sizeof(line), ms) == 0 && c->len == c->off;
+    if (hconn_send(c, H_BARRIER_CMD "\n") < 0) {
+        snprintf(out, cap, "(write error)");
+        return -1;
+    }
+    while ((rc = hconn_line(c, line, sizeof(line), H_TIMEOUT_MS)) == 1) {
+        if (strcmp(line, H_BARRIER_REPLY) == 0)
+            return first;
+        if (first)
+            snprintf(out, cap, "%s", line);
+        first = 0;
+    }
+    if (first)
+        snprintf(out, cap, "%s", rc == 0 ? "(no answer: timeout)"
+                                         : "(no answer: EOF)");
+    return -1;
+}
+
+/*
+ * Prove that nothing is on its way to c: two round trips, one after the
+ * other, with no line but their answers.  One is not enough: a line
+ * published to c's worker just before the first command may be written
+ * right after its answer (the worker runs what it read before it drains
+ * its mailbox); it cannot follow the second.  For a line another client
+ * of the same server would have caused, have that client do a round trip
+ * first (its worker publishes before it answers).  Returns as
+ * hconn_roundtrip().
+ */
+int
+hconn_barrier(struct hconn *c, char *out, size_t cap)
+{
+    int rc = hconn_roundtrip(c, out, cap);
+
+    return rc == 1 ? hconn_roundtrip(c, out, cap) : rc;
+}
+
+/* Fail the test unless hconn_barrier() finds nothing on its way to c. */
+void
+h_silent(struct hconn *c)
+{
+    char line[1024];
+
+    ck_assert_msg(hconn_barrier(c, line, sizeof(line)) == 1,
+                  "expected nothing more, got \"%s\"", line);
 }
 
 /* 1 if the server closes the connection within ms (lines are skipped). */

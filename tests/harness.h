@@ -1,17 +1,25 @@
 /*
- * harness.h: integration-test helpers.  Start the real chatd ($CHATD) on
- * port 0, read its "listening on" line, talk to it over real sockets,
- * stop it with SIGTERM.  The server's stderr goes to a temporary file, so
- * its log can be searched from forked check tests too.  Single-threaded
- * use per struct.
+ * harness.h: what every test suite shares.  h_run_suite() is every
+ * suite's main().  The rest are integration-test helpers: start the real
+ * chatd ($CHATD) on port 0, read its "listening on" line, talk to it over
+ * real sockets, prove that nothing more arrives with a round trip, stop it
+ * with SIGTERM.  The server's stderr goes to a temporary file, so its log
+ * can be searched from forked check tests too.  Single-threaded use per
+ * struct.
  */
 #ifndef CHATD_HARNESS_H
 #define CHATD_HARNESS_H
 
+#include <check.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 #define H_TIMEOUT_MS 5000       /* default wait for an expected line */
+
+/* A command chatd answers to its sender alone, at once, with one line:
+ * the barrier of hconn_roundtrip(). */
+#define H_BARRIER_CMD   "/barrier"
+#define H_BARRIER_REPLY "*** error: unknown command (try /help)"
 
 struct hserver {
     pid_t   pid;
@@ -51,12 +59,19 @@ int   hconn_send_numbered(struct hconn *c, int n);
 int   hconn_line(struct hconn *c, char *out, size_t cap, int ms);
 int   hconn_expect(struct hconn *c, const char *needle, char *out,
                    size_t cap, int ms);
-int   hconn_silent(struct hconn *c, int ms);
+void  h_expect(struct hconn *c, const char *want, char *out, size_t cap);
+int   hconn_roundtrip(struct hconn *c, char *out, size_t cap);
+int   hconn_barrier(struct hconn *c, char *out, size_t cap);
+void  h_silent(struct hconn *c);
 int   hconn_closed(struct hconn *c, int ms);
 int   hconn_nick(struct hconn *c, const char *nick);
 int   hconn_rcvbuf(struct hconn *c, int bytes);
 
+int   h_run_suite(Suite *s);
+TCase *h_tcase(Suite *s, const char *name, void (*setup)(void),
+               void (*teardown)(void), int secs);
 long  h_now_ms(void);
+char *h_read_file(const char *path);
 int   h_run(const char *const *argv, char *out, size_t cap, int *status);
 
 #endif
