@@ -10,7 +10,7 @@ set -u
 
 builddir=${1:-.}
 chatd=$builddir/src/chatd
-chatbench=$builddir/src/bench/chatbench
+chatbench=$builddir/src/chatbench/chatbench
 runs=${RUNS:-3}
 scenarios=${SCENARIOS:-A B C D E}
 

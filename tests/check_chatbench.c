@@ -23,9 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench/hist.h"
-#include "bench/payload.h"
-#include "bench/resp.h"
+#include "chatbench/hist.h"
+#include "chatbench/payload.h"
+#include "chatbench/resp.h"
 
 #define OUT_MAX 65536
 
@@ -49,7 +49,7 @@ chatbench_path(void)
 {
     const char *p = getenv("CHATBENCH");
 
-    return p != NULL ? p : "src/bench/chatbench";
+    return p != NULL ? p : "src/chatbench/chatbench";
 }
 
 /*
