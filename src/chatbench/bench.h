@@ -1,7 +1,8 @@
 /*
  * bench.h: chatbench's run configuration and results, shared by the
- * option parsing and report (chatbench.c) and the event loop (loop.c).
- * chatbench is single-threaded: the main thread owns all of it.
+ * option parsing (options.c), the run (loop.c and run.h's files) and the
+ * report (report.c).  chatbench is single-threaded: the main thread owns
+ * all of it.
  */
 #ifndef CHATBENCH_BENCH_H
 #define CHATBENCH_BENCH_H
@@ -58,7 +59,16 @@ struct bench_result {
     struct procstat ps_end;     /* after the run */
 };
 
+/* options.c: exit 2 on bad usage, 1 if the machine cannot hold the run */
+void options_parse(int argc, char **argv, struct bench_conf *c);
+void options_check_limits(const struct bench_conf *c);
+
+/* loop.c */
 int      bench_run(const struct bench_conf *c, struct bench_result *r);
 uint64_t bench_now_ns(void);
+
+/* report.c: on stdout */
+void report_human(const struct bench_conf *c, const struct bench_result *r);
+void report_line(const struct bench_conf *c, const struct bench_result *r);
 
 #endif
