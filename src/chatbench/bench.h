@@ -19,6 +19,7 @@ enum bench_proto {
 };
 
 #define BENCH_PORTS_MAX 16      /* -p PORT,PORT,...: servers to spread over */
+#define TRACK_MAX_BYTES (4ull << 30)    /* delivery records, at most */
 
 struct bench_conf {
     enum bench_proto proto;
@@ -28,10 +29,11 @@ struct bench_conf {
     long   clients;             /* -c: receiving connections */
     long   senders;             /* -s: 0 for the idle mode */
     long   size;                /* -b: payload bytes */
-    long   messages;            /* -m: per sender, without -r */
+    long   messages;            /* -m: per sender, without -r or -D */
     long   window;              /* -w: in flight per sender, 0: no limit */
     double rate;                /* -r: messages/s in total, 0: no rate */
-    double duration;            /* -D: seconds, with -r */
+    double duration;            /* -D: seconds to send */
+    int    timed;               /* -D without -r: flat out for duration */
     pid_t  server_pid;          /* --server-pid, 0 if none */
     long   drain_ms;            /* --drain-ms */
     double timeout_s;           /* -T */
@@ -40,10 +42,13 @@ struct bench_conf {
 
 struct bench_result {
     int      started;           /* the send phase began */
-    uint64_t planned;           /* messages the senders were to send */
+    uint64_t planned;           /* messages the senders were to send
+                                   (-D without -r: those they sent) */
     uint64_t sent;              /* messages handed to the senders' sockets */
     uint64_t expected;          /* deliveries due for the messages sent */
     uint64_t delivered;         /* first deliveries (duplicates excluded) */
+    uint64_t lost;              /* due, and can no longer arrive */
+    uint64_t pending;           /* due, not in when the run was cut short */
     uint64_t dup;               /* repeated or echoed deliveries */
     uint64_t reordered;         /* per sender, arrived after a later one */
     uint64_t corrupt;           /* payloads that failed their checks */
@@ -53,6 +58,7 @@ struct bench_result {
     double   connect_s;         /* time to connect and greet everyone */
     double   run_s;             /* first send to last delivery */
     const char *stop;           /* why the run ended */
+    const char *hint;           /* why it stalled, what to do; or NULL */
     struct hist lat;            /* latency from intended send time */
     struct procstat ps_before;  /* before connecting */
     struct procstat ps_start;   /* after connecting, before sending */

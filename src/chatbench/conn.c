@@ -51,7 +51,7 @@ conn_lost(struct conn *c, const char *why)
         return;
     if (c->state != C_READY) {
         bench_fail("connection %zu closed during set-up: %s",
-             (size_t)(c - bench.conn), why);
+                   (size_t)(c - bench.conn), why);
     } else {
         bench.res->disconnects++;
         if (bench.res->disconnects == 1) {
@@ -153,8 +153,8 @@ conn_open(struct conn *c)
     c->events = EPOLLOUT;
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
         errno != EINPROGRESS)
-        bench_fail("connect to %s port %s: %s", bench.conf->host, bench.conf->port,
-             strerror(errno));
+        bench_fail("connect to %s port %s: %s", bench.conf->host,
+                   bench.conf->port, strerror(errno));
 }
 
 /*
@@ -170,8 +170,8 @@ conn_connected(struct conn *c)
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
         err = errno;
     if (err != 0) {
-        bench_fail("connect to %s port %s: %s", bench.conf->host, bench.conf->port,
-             strerror(err));
+        bench_fail("connect to %s port %s: %s", bench.conf->host,
+                   bench.conf->port, strerror(err));
         return;
     }
     if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
@@ -198,7 +198,8 @@ conn_connected(struct conn *c)
 void
 open_more(void)
 {
-    while (!bench.failed && bench.pending < MAX_PENDING && bench.next_open < bench.nconn)
+    while (!bench.failed && bench.pending < MAX_PENDING &&
+           bench.next_open < bench.nconn)
         conn_open(&bench.conn[bench.next_open++]);
 }
 
@@ -216,9 +217,11 @@ resolve(void)
     snprintf(ports, sizeof(ports), "%s", bench.conf->port);
     for (p = strtok_r(ports, ",", &save); p && bench.nai < BENCH_PORTS_MAX;
          p = strtok_r(NULL, ",", &save)) {
-        int rc = getaddrinfo(bench.conf->host, p, &hints, &bench.ai[bench.nai]);
+        int rc = getaddrinfo(bench.conf->host, p, &hints,
+                             &bench.ai[bench.nai]);
         if (rc != 0) {
-            bench_fail("%s port %s: %s", bench.conf->host, p, gai_strerror(rc));
+            bench_fail("%s port %s: %s", bench.conf->host, p,
+                       gai_strerror(rc));
             return -1;
         }
         bench.nai++;

@@ -101,12 +101,14 @@ run_until(int (*done)(uint64_t now), uint64_t deadline, const char *phase)
     }
 }
 
+/* Connecting is over when every connection has been greeted. */
 static int
 all_ready(uint64_t now)
 {
     return bench.res->connected == bench.nconn;
 }
 
+/* Settling is over when nothing was read for SETTLE_NS. */
 static int
 settled(uint64_t now)
 {
@@ -114,19 +116,34 @@ settled(uint64_t now)
 }
 
 /*
- * The send phase is over when everything was sent and delivered, or when
- * nothing was sent or delivered for drain_ms.
+ * The send phase is over when everything was sent and delivered
+ * ("complete"); when the senders are done, their output is written and
+ * nothing has arrived for drain_ms ("drained": what is missing then is
+ * lost); or when watch_stalled() finds that the run cannot end in time
+ * ("stalled": what is missing may still arrive).  With -D and no -r,
+ * sending ends at t_end and what was sent is what was planned.
  */
 static int
 run_done(uint64_t now)
 {
-    if (bench.res->sent == bench.res->planned &&
-        bench.res->delivered >= bench.res->sent * bench.per_msg) {
-        bench.res->stop = "complete";
+    struct bench_result *r = bench.res;
+    uint64_t drain = (uint64_t)bench.conf->drain_ms * 1000000ull;
+
+    if (bench.conf->timed && !bench.send_over && now >= bench.t_end) {
+        bench.send_over = 1;
+        r->planned = r->sent;
+    }
+    if ((bench.conf->timed ? bench.send_over : r->sent == r->planned) &&
+        r->delivered >= r->sent * bench.per_msg) {
+        r->stop = "complete";
         return 1;
     }
-    if (now - bench.last_progress >= (uint64_t)bench.conf->drain_ms * 1000000ull) {
-        bench.res->stop = "drain timeout";
+    if (now - bench.last_progress >= drain && send_finished()) {
+        r->stop = "drained";
+        return 1;
+    }
+    if (watch_stalled(now)) {
+        r->stop = "stalled";
         return 1;
     }
     return 0;
@@ -148,37 +165,9 @@ setup_tables(void)
         bench.conn[i].snd = NO_SENDER;
         bench.conn[i].is_pub = i >= nrx;
     }
-    bench.snd = xcalloc(bench.nsnd ? bench.nsnd : 1, sizeof(*bench.snd));
-    bench.pump = xcalloc(bench.nsnd ? bench.nsnd : 1, sizeof(*bench.pump));
-    if (c->rate > 0)
-        bench.res->planned = (uint64_t)(c->rate * c->duration + 0.5);
-    else
-        bench.res->planned = (uint64_t)c->messages * bench.nsnd;
-    for (uint32_t i = 0; i < bench.nsnd; i++) {
-        struct sender *s = &bench.snd[i];
-        s->conn = c->proto == BENCH_REDIS ? nrx + i : i;
-        s->ack_rx = (i + 1) % nrx;
-        s->total = (uint32_t)(bench.res->planned / bench.nsnd +
-                              (i < bench.res->planned % bench.nsnd));
-        bench.conn[s->conn].snd = i;
-    }
     bench.per_msg = c->proto == BENCH_REDIS ? nrx : nrx - 1;
-    if (bench.nsnd > 0) {
-        uint32_t most = bench.snd[0].total;         /* sender 0 has the most */
-        bench.words = (most + 63) / 64;
-        bench.track = xcalloc((size_t)nrx * bench.nsnd, sizeof(*bench.track));
-        for (size_t i = 0; i < (size_t)nrx * bench.nsnd; i++)
-            bench.track[i].seen = xcalloc(bench.words ? bench.words : 1,
-                                      sizeof(uint64_t));
-    }
-    if (c->proto == BENCH_REDIS) {
-        char head[256];
-        int n = snprintf(head, sizeof(head),
-                         "*3\r\n$7\r\nPUBLISH\r\n$%zu\r\n%s\r\n$%ld\r\n",
-                         strlen(c->channel), c->channel, c->size);
-        bench.pub_prefix = xstrdup(head);
-        bench.pub_prefix_len = (size_t)n;
-    }
+    send_setup();
+    recv_setup();
     bench.rbuf = xmalloc(RBUF_SIZE);
 }
 
@@ -192,21 +181,68 @@ teardown(void)
         free(bench.conn[i].rest);
         free(bench.conn[i].out);
     }
-    if (bench.track != NULL)
-        for (size_t i = 0; i < (size_t)bench.conf->clients * bench.nsnd; i++)
-            free(bench.track[i].seen);
-    free(bench.track);
+    recv_free();
+    send_free();
     free(bench.conn);
-    free(bench.snd);
-    free(bench.pump);
     free(bench.rbuf);
-    free(bench.pub_prefix);
     for (size_t i = 0; i < bench.nai; i++)
         freeaddrinfo(bench.ai[i]);
     if (bench.timerfd >= 0)
         close(bench.timerfd);
     if (bench.epfd >= 0)
         close(bench.epfd);
+}
+
+/*
+ * Connect every client and wait for their greetings and the join notices
+ * to settle.  Returns 0, or -1 if the run failed (said on stderr).
+ */
+static int
+connect_all(uint64_t t0)
+{
+    struct bench_result *r = bench.res;
+    int rc;
+
+    open_more();
+    rc = run_until(all_ready, bench.deadline, "connecting");
+    r->connect_s = (double)(bench_now_ns() - t0) / 1e9;
+    if (rc == 1) {
+        r->stop = "timeout while connecting";
+        bench_fail("timed out with %llu of %zu connections ready",
+                   (unsigned long long)r->connected, bench.nconn);
+        return -1;
+    }
+    if (rc == 0)
+        rc = run_until(settled, bench.deadline, "settling");
+    return rc == 0 ? 0 : -1;
+}
+
+/*
+ * Send and receive until run_done() or -T, then tell what is missing
+ * apart: lost if the run drained, pending (may still arrive) if not.
+ */
+static void
+send_phase(void)
+{
+    const struct bench_conf *c = bench.conf;
+    struct bench_result *r = bench.res;
+    uint64_t missing;
+
+    if (send_start() < 0)
+        return;
+    if (run_until(run_done, bench.deadline, "running") == 1)
+        r->stop = "hard timeout";
+    if (c->timed && !bench.send_over)
+        r->planned = r->sent;
+    r->run_s = (double)(bench.last_delivery - bench.t_run) / 1e9;
+    if (c->server_pid > 0)
+        procstat_read(c->server_pid, &r->ps_end);
+    r->expected = r->sent * bench.per_msg;
+    missing = r->expected > r->delivered ? r->expected - r->delivered : 0;
+    if (strcmp(r->stop, "drained") == 0)
+        r->lost = missing;
+    else
+        r->pending = missing;
 }
 
 /*
@@ -218,13 +254,12 @@ int
 bench_run(const struct bench_conf *c, struct bench_result *r)
 {
     uint64_t t0 = bench_now_ns();
-    uint64_t deadline = t0 + (uint64_t)(c->timeout_s * 1e9);
-    int rc;
 
     memset(&bench, 0, sizeof(bench));
     bench.conf = c;
     bench.res = r;
     bench.epfd = bench.timerfd = -1;
+    bench.deadline = t0 + (uint64_t)(c->timeout_s * 1e9);
     memset(r, 0, sizeof(*r));
     hist_init(&r->lat);
     r->stop = "error";
@@ -238,29 +273,15 @@ bench_run(const struct bench_conf *c, struct bench_result *r)
     }
     setup_tables();
     bench.next_tick = t0 + TICK_NS;
-    open_more();
-    rc = run_until(all_ready, deadline, "connecting");
-    r->connect_s = (double)(bench_now_ns() - t0) / 1e9;
-    if (rc == 1) {
-        r->stop = "timeout while connecting";
-        bench_fail("timed out with %llu of %zu connections ready",
-             (unsigned long long)r->connected, bench.nconn);
-    }
-    if (rc == 0)
-        rc = run_until(settled, deadline, "settling");
-    if (rc == 0 && bench.nsnd == 0) {
+    if (connect_all(t0) < 0) {
+        /* said, or -T passed while settling: r->stop is "error" */
+    } else if (bench.nsnd == 0) {
         r->stop = "idle";
         if (c->server_pid > 0)
             procstat_read(c->server_pid, &r->ps_end);
-    } else if (rc == 0 && send_start() == 0) {
-        rc = run_until(run_done, deadline, "running");
-        if (rc == 1)
-            r->stop = "hard timeout";
-        r->run_s = (double)(bench.last_delivery - bench.t_run) / 1e9;
-        if (c->server_pid > 0)
-            procstat_read(c->server_pid, &r->ps_end);
+    } else {
+        send_phase();
     }
-    r->expected = r->sent * bench.per_msg;
     watch_end_line();
     teardown();
     return bench.failed ? -1 : 0;

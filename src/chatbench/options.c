@@ -20,7 +20,6 @@
 #include "payload.h"
 
 #define CLIENTS_MAX 1000000
-#define TRACK_MAX_BYTES (4ull << 30)    /* delivery records, at most */
 #define FD_SPARE 16
 
 static const char *progname = "chatbench";
@@ -42,10 +41,12 @@ usage(FILE *f)
 "  -b, --size B           payload bytes, %d..%d (default 64)\n"
 "  -m, --messages M       messages per sender (default 1000)\n"
 "  -w, --window W         in flight per sender, 0 for none (default 64)\n"
-"  -r, --rate R           send R messages/s in total instead of -m\n"
-"  -D, --duration SECS    with -r: how long to send (default 10)\n"
+"  -D, --duration SECS    send flat out for SECS seconds instead of -m\n"
+"  -r, --rate R           send R messages/s in total instead of -m, for\n"
+"                         -D SECS (default 10)\n"
 "      --server-pid PID   report the server's CPU, RSS and syscalls\n"
-"      --drain-ms MS      stop after MS ms without progress (default 2000)\n"
+"      --drain-ms MS      once all is sent, stop after MS ms without a\n"
+"                         delivery (default 2000)\n"
 "      --channel NAME     redis channel (default chatbench)\n"
 "  -T, --timeout SECS     hard limit for the whole run (default 120)\n"
 "  -h, --help             show this help and exit\n"
@@ -227,8 +228,11 @@ check_combination(const struct bench_conf *c, const struct seen *seen)
     if (c->rate > 0 && (seen->m || seen->w))
         bad_usage("-r/--rate sends at a fixed rate: it does not go with "
                   "%s", seen->m ? "-m/--messages" : "-w/--window");
-    if (seen->d && c->rate == 0)
-        bad_usage("-D/--duration needs -r/--rate");
+    if (seen->d && seen->m)
+        bad_usage("-D/--duration sends for a time: it does not go with "
+                  "-m/--messages");
+    if (seen->d && c->rate == 0 && c->senders == 0)
+        bad_usage("-D/--duration needs at least one sender (-s)");
     if (c->senders > c->clients)
         bad_usage("-s/--senders: %ld senders but only %ld clients (-c)",
                   c->senders, c->clients);
@@ -295,12 +299,14 @@ options_parse(int argc, char **argv, struct bench_conf *c)
     if (optind < argc)
         bad_usage("unexpected argument '%s'", argv[optind]);
     check_combination(c, &seen);
+    c->timed = seen.d && c->rate == 0;
 }
 
 /*
  * Check that the delivery records fit in memory (one bit per receiver,
- * sender and message) and that the descriptor limit, raised to its hard
- * maximum, covers every connection.  Exits 2 or 1 when not.
+ * sender and message; with -D and no -r the run caps each sender
+ * instead) and that the descriptor limit, raised to its hard maximum,
+ * covers every connection.  Exits 2 or 1 when not.
  */
 void
 options_check_limits(const struct bench_conf *c)
@@ -314,7 +320,7 @@ options_check_limits(const struct bench_conf *c)
         FD_SPARE;
     struct rlimit rl;
 
-    if (bytes > (double)TRACK_MAX_BYTES)
+    if (!c->timed && bytes > (double)TRACK_MAX_BYTES)
         bad_usage("-c/-s/-m: tracking every delivery would take %.0f MiB "
                   "(limit %llu MiB); use fewer clients, senders or "
                   "messages", bytes / 1048576.0, TRACK_MAX_BYTES >> 20);

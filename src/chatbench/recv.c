@@ -20,6 +20,24 @@
 #define REST_MAX (PAYLOAD_MAX + 4096)   /* longest partial frame kept */
 
 /*
+ * Make t's bitmap hold sequence number seq, at least doubling it.  Only
+ * -D without -r needs this: the other modes size every bitmap up front.
+ */
+static void
+track_grow(struct track *t, uint32_t seq)
+{
+    size_t words = (size_t)t->words * 2;
+
+    if (words < (size_t)seq / 64 + 1)
+        words = (size_t)seq / 64 + 1;
+    if (words < 16)
+        words = 16;
+    t->seen = xrealloc(t->seen, words * sizeof(uint64_t));
+    memset(t->seen + t->words, 0, (words - t->words) * sizeof(uint64_t));
+    t->words = (uint32_t)words;
+}
+
+/*
  * Account for one payload that reached receiver rx at time now: check
  * it, then count it as delivered, duplicated (or echoed to its own
  * sender), reordered or corrupt; record its latency; open its sender's
@@ -40,8 +58,11 @@ deliver(uint32_t rx, const char *text, size_t len, uint64_t now)
     }
     s = &bench.snd[p.sender];
     t = &bench.track[(size_t)rx * bench.nsnd + p.sender];
+    if (p.seq / 64 >= t->words)
+        track_grow(t, p.seq);
     bit = (uint64_t)1 << (p.seq % 64);
-    if (!bench.sending || (bench.conf->proto == BENCH_CHAT && s->conn == rx) ||
+    if (!bench.sending ||
+        (bench.conf->proto == BENCH_CHAT && s->conn == rx) ||
         (t->seen[p.seq / 64] & bit)) {
         bench.res->dup++;
         return;
@@ -75,8 +96,9 @@ static void
 server_error(struct conn *c, const char *text, size_t len)
 {
     if (c->state != C_READY) {
-        bench_fail("server refused connection %zu: %.*s", (size_t)(c - bench.conn),
-             (int)(len > 200 ? 200 : len), text);
+        bench_fail("server refused connection %zu: %.*s",
+                   (size_t)(c - bench.conn), (int)(len > 200 ? 200 : len),
+                   text);
         return;
     }
     if (bench.res->server_errors++ == 0) {
@@ -200,4 +222,37 @@ recv_read(struct conn *c)
         free(c->rest);
         c->rest = NULL;
     }
+}
+
+/*
+ * Build the delivery records, one per receiver and sender: a bitmap of
+ * each sender's total (sender 0 has the most), or, with -D alone, empty
+ * ones that grow as messages arrive.
+ */
+void
+recv_setup(void)
+{
+    size_t pairs = (size_t)bench.conf->clients * bench.nsnd;
+    uint32_t words = 0;
+
+    if (bench.nsnd == 0)
+        return;
+    if (!bench.conf->timed)
+        words = (bench.snd[0].total + 63) / 64;
+    bench.track = xcalloc(pairs, sizeof(*bench.track));
+    for (size_t i = 0; i < pairs && words > 0; i++) {
+        bench.track[i].seen = xcalloc(words, sizeof(uint64_t));
+        bench.track[i].words = words;
+    }
+}
+
+/* Free what recv_setup() built. */
+void
+recv_free(void)
+{
+    if (bench.track != NULL)
+        for (size_t i = 0; i < (size_t)bench.conf->clients * bench.nsnd;
+             i++)
+            free(bench.track[i].seen);
+    free(bench.track);
 }

@@ -26,6 +26,9 @@
 
 #define RBUF_SIZE (512 * 1024)  /* shared read buffer */
 #define NO_SENDER UINT32_MAX
+#define TIMER_TAG UINT64_MAX    /* epoll data of the rate timer */
+#define STALL_SAMPLES 4         /* one a second: the last 3 s of deliveries */
+#define TICK_NS 1000000000ull   /* progress line period */
 
 enum conn_state {
     C_IDLE = 0,                 /* not opened yet */
@@ -60,6 +63,7 @@ struct sender {
 /* What receiver r has seen from sender s (one record per pair). */
 struct track {
     uint64_t *seen;             /* bit per sequence number */
+    uint32_t  words;            /* uint64 in seen (grows with -D alone) */
     uint32_t  high;             /* highest sequence number seen + 1 */
 };
 
@@ -78,7 +82,6 @@ struct bench_state {
     uint32_t *pump;             /* senders with work to do */
     uint32_t npump;
     struct track *track;        /* [rx * nsnd + s] */
-    size_t words;               /* uint64 per seen bitmap */
     uint64_t per_msg;           /* receivers per message */
     char *rbuf;
     char *pub_prefix;           /* "*3 ... PUBLISH ... $size\r\n" */
@@ -87,16 +90,22 @@ struct bench_state {
     int on_screen;              /* a progress line waits for its newline */
     int failed;                 /* a fatal error was reported */
     uint64_t t_run;             /* send phase start */
+    uint64_t t_end;             /* -D: when sending stops; or UINT64_MAX */
+    uint64_t deadline;          /* -T: when the whole run stops */
+    int send_over;              /* -D alone: t_end has passed */
     uint64_t last_input;        /* last byte read */
     uint64_t last_progress;     /* last delivery or send */
+    uint64_t last_send;
     uint64_t last_delivery;
     uint64_t next_tick;
     uint64_t rate_k;            /* rate mode: next message overall */
     uint64_t tick_delivered;    /* at the last progress line */
+    uint64_t sample_t[STALL_SAMPLES];       /* watch.c's ring: when, */
+    uint64_t sample_d[STALL_SAMPLES];       /* and how many delivered */
+    uint32_t nsample;
+    int warned;                 /* watch.c said it looks rate-limited */
 };
 
-#define TIMER_TAG UINT64_MAX    /* epoll data of the rate timer */
-#define TICK_NS 1000000000ull   /* progress line period */
 
 extern struct bench_state bench;
 
@@ -104,6 +113,7 @@ extern struct bench_state bench;
 void watch_end_line(void);
 void bench_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void watch_progress(const char *phase, uint64_t now);
+int  watch_stalled(uint64_t now);
 
 /* conn.c */
 void  conn_lost(struct conn *c, const char *why);
@@ -118,8 +128,13 @@ void send_later(struct sender *s);
 void send_pump_all(void);
 void send_rate_due(void);
 int  send_start(void);
+int  send_finished(void);
+void send_setup(void);
+void send_free(void);
 
 /* recv.c */
 void recv_read(struct conn *c);
+void recv_setup(void);
+void recv_free(void);
 
 #endif
