@@ -10,7 +10,7 @@ set -u
 
 builddir=${1:-.}
 chatd=$builddir/src/chatd
-chatbench=$builddir/src/bench/chatbench
+chatbench=$builddir/src/chatbench/chatbench
 runs=${RUNS:-3}
 scenarios=${SCENARIOS:-A B C D E}
 
@@ -65,7 +65,7 @@ metrics_of() {
     case $1 in
     D) echo "p50_us p90_us p99_us p999_us max_us server_cpu_s" ;;
     E) echo "rss_per_conn_b connect_s" ;;
-    *) echo "msgs_per_s mb_per_s p50_us p99_us max_us server_cpu_s \
+    *) echo "deliveries_per_s mb_per_s p50_us p99_us max_us server_cpu_s \
 writes_per_msg" ;;
     esac
 }
@@ -201,7 +201,7 @@ done
 stop_servers
 
 echo
-printf '%-16s %-26s %-26s\n' "" "chatd (median, min-max)" \
+printf '%-18s %-26s %-26s\n' "" "chatd (median, min-max)" \
     "redis (median, min-max)"
 for sc in $scenarios; do
     echo "$(title_of "$sc")"
@@ -211,7 +211,7 @@ for sc in $scenarios; do
             [ -f "$f" ] || { echo "-"; return; }
             sed -n "s/.* $m=\([^ ]*\).*/\1/p" "$f" | stats
         }
-        printf '  %-14s %-26s %-26s\n' "$m" "$(col chatd)" "$(col redis)"
+        printf '  %-16s %-26s %-26s\n' "$m" "$(col chatd)" "$(col redis)"
     done
 done
 echo

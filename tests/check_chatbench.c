@@ -3,6 +3,9 @@
  * (payload, histogram, RESP parser), its usage errors, and short runs of
  * the real $CHATBENCH against a real $CHATD.
  *
+ * Servers that stall (a black hole, chatd with flood control) are
+ * started by the tests that need them.
+ *
  * Single-threaded.  The chatd fixture is unchecked (runs once per TCase in
  * the parent process); its pid and port are set there and read-only in
  * the forked tests.
@@ -23,9 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench/hist.h"
-#include "bench/payload.h"
-#include "bench/resp.h"
+#include "chatbench/hist.h"
+#include "chatbench/payload.h"
+#include "chatbench/resp.h"
 
 #include "harness.h"
 
@@ -51,7 +54,7 @@ chatbench_path(void)
 {
     const char *p = getenv("CHATBENCH");
 
-    return p != NULL ? p : "src/bench/chatbench";
+    return p != NULL ? p : "src/chatbench/chatbench";
 }
 
 /*
@@ -137,11 +140,13 @@ chatd_drain(void)
 }
 
 /*
- * Unchecked fixture: start $CHATD -p 0 -w 2 --rate 0 and read its port
- * from the "listening on [::]:PORT" line on its stderr, within 5 s.
+ * Start $CHATD -p 0 -w 2 with the flood control flags given (NULL for
+ * chatd's defaults) and read its port from the "listening on [::]:PORT"
+ * line on its stderr, within 5 s, into port.  Sets *pid and *err (the
+ * read end of its stderr, non-blocking).
  */
 static void
-chatd_start(void)
+chatd_spawn(const char *rate, pid_t *pid, int *err, char *port, size_t cap)
 {
     const char *chatd = getenv("CHATD");
     char buf[4096];
@@ -152,38 +157,50 @@ chatd_start(void)
     if (chatd == NULL)
         chatd = "src/chatd";
     ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
-    chatd_pid = fork();
-    ck_assert_int_ge(chatd_pid, 0);
-    if (chatd_pid == 0) {
+    *pid = fork();
+    ck_assert_int_ge(*pid, 0);
+    if (*pid == 0) {
         if (dup2(fds[1], STDERR_FILENO) < 0)
             _exit(127);
-        execl(chatd, chatd, "-p", "0", "-w", "2", "--rate", "0",
-              (char *)NULL);
+        if (rate != NULL)
+            execl(chatd, chatd, "-p", "0", "-w", "2", "--rate", rate,
+                  (char *)NULL);
+        else
+            execl(chatd, chatd, "-p", "0", "-w", "2", (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
-    chatd_err = fds[0];
+    *err = fds[0];
+    port[0] = '\0';
     while (len + 1 < sizeof(buf)) {
-        struct pollfd p = { .fd = chatd_err, .events = POLLIN };
+        struct pollfd p = { .fd = *err, .events = POLLIN };
         const char *at;
         ssize_t n;
 
         ck_assert_msg(now_ms() < end, "chatd did not say it listens");
         if (poll(&p, 1, 100) <= 0)
             continue;
-        n = read(chatd_err, buf + len, sizeof(buf) - 1 - len);
+        n = read(*err, buf + len, sizeof(buf) - 1 - len);
         ck_assert_msg(n > 0, "chatd exited: %.*s", (int)len, buf);
         len += (size_t)n;
         buf[len] = '\0';
         if ((at = strstr(buf, "listening on [::]:")) != NULL &&
             strchr(at, '\n') != NULL) {
-            snprintf(chatd_port, sizeof(chatd_port), "%d",
+            snprintf(port, cap, "%d",
                      atoi(at + strlen("listening on [::]:")));
             break;
         }
     }
-    ck_assert_int_gt(atoi(chatd_port), 0);
-    ck_assert_int_eq(fcntl(chatd_err, F_SETFL, O_NONBLOCK), 0);
+    ck_assert_int_gt(atoi(port), 0);
+    ck_assert_int_eq(fcntl(*err, F_SETFL, O_NONBLOCK), 0);
+}
+
+/* Unchecked fixture: a chatd without flood control (--rate 0). */
+static void
+chatd_start(void)
+{
+    chatd_spawn("0", &chatd_pid, &chatd_err, chatd_port,
+                sizeof(chatd_port));
 }
 
 /* Unchecked fixture: stop chatd with SIGTERM; it must exit 0. */
@@ -331,7 +348,7 @@ static const struct {
     { { "-r", "0" }, "-r/--rate" },
     { { "-r", "100", "-m", "5" }, "-m/--messages" },
     { { "-r", "100", "-w", "5" }, "-w/--window" },
-    { { "-D", "5" }, "-D/--duration" },
+    { { "-D", "5", "-m", "5" }, "-m/--messages" },
     { { "-r", "10", "-D", "x" }, "-D/--duration" },
     { { "-p", "70000" }, "-p/--port" },
     { { "-p", "" }, "-p/--port" },
@@ -376,21 +393,35 @@ START_TEST(test_help)
 }
 END_TEST
 
-/* Nothing listens on a bound but not listening port: exit 1, said why. */
-START_TEST(test_refused)
+/*
+ * A TCP socket bound to a free loopback port, listening (backlog) if
+ * backlog > 0; its port number goes to port.  Returns the socket.
+ */
+static int
+loopback_socket(int backlog, char *port, size_t cap)
 {
     struct sockaddr_in sin = { .sin_family = AF_INET,
                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t len = sizeof(sin);
-    char port[16], out[OUT_MAX];
-    char *argv[] = { (char *)chatbench_path(), "-p", port, "-c", "3",
-                     "-T", "5", NULL };
-    int fd = socket(AF_INET, SOCK_STREAM, 0), status;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
 
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    if (backlog > 0)
+        ck_assert_int_eq(listen(fd, backlog), 0);
     ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-    snprintf(port, sizeof(port), "%d", ntohs(sin.sin_port));
+    snprintf(port, cap, "%d", ntohs(sin.sin_port));
+    return fd;
+}
+
+/* Nothing listens on a bound but not listening port: exit 1, said why. */
+START_TEST(test_refused)
+{
+    char port[16], out[OUT_MAX];
+    char *argv[] = { (char *)chatbench_path(), "-p", port, "-c", "3",
+                     "-T", "5", NULL };
+    int fd = loopback_socket(0, port, sizeof(port)), status;
+
     status = run(argv, out, sizeof(out), 8000);
     close(fd);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s", out);
@@ -401,20 +432,12 @@ END_TEST
 /* A server that never greets: the hard timeout (-T) ends the run. */
 START_TEST(test_timeout)
 {
-    struct sockaddr_in sin = { .sin_family = AF_INET,
-                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof(sin);
     char port[16], out[OUT_MAX];
     char *argv[] = { (char *)chatbench_path(), "-p", port, "-c", "3",
                      "-T", "0.5", NULL };
-    int fd = socket(AF_INET, SOCK_STREAM, 0), status;
+    int fd = loopback_socket(16, port, sizeof(port)), status;
     uint64_t t0 = now_ms();
 
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-    ck_assert_int_eq(listen(fd, 16), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-    snprintf(port, sizeof(port), "%d", ntohs(sin.sin_port));
     status = run(argv, out, sizeof(out), 5000);
     close(fd);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s", out);
@@ -423,17 +446,159 @@ START_TEST(test_timeout)
 }
 END_TEST
 
+/* ----------------------------------------------- servers that stall */
+
+/*
+ * Fork a server on a loopback port (written to port) that greets each
+ * client with a "*** " notice, reads everything and delivers nothing: a
+ * black hole.  Returns its pid; stop it with SIGKILL.
+ */
+static pid_t
+blackhole_start(char *port, size_t cap)
+{
+    int lfd = loopback_socket(64, port, cap);
+    pid_t pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        struct pollfd p[64] = { { .fd = lfd, .events = POLLIN } };
+        nfds_t n = 1;
+        char buf[4096];
+
+        for (;;) {
+            if (poll(p, n, -1) < 0)
+                _exit(1);
+            if ((p[0].revents & POLLIN) && n < 64) {
+                int fd = accept(lfd, NULL, NULL);
+                if (fd >= 0 && write(fd, "*** welcome\n", 12) == 12)
+                    p[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+            }
+            for (nfds_t i = 1; i < n; i++)
+                if (p[i].revents & (POLLIN | POLLHUP))
+                    if (read(p[i].fd, buf, sizeof(buf)) <= 0)
+                        p[i].events = 0;
+        }
+    }
+    close(lfd);
+    return pid;
+}
+
+/* Stop a server forked by the tests, by pid. */
+static void
+server_kill(pid_t pid)
+{
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+}
+
+/*
+ * A window that no delivery opens: chatbench says within a few seconds
+ * that nothing arrives, stops, and counts what it sent as in flight,
+ * not as lost (the server might still deliver it).
+ */
+START_TEST(test_stall_no_progress)
+{
+    char port[16], out[OUT_MAX];
+    char *argv[] = { (char *)chatbench_path(), "-p", port, "-c", "3",
+                     "-s", "1", "-m", "100", "-w", "4", NULL };
+    pid_t server = blackhole_start(port, sizeof(port));
+    uint64_t t0 = now_ms();
+    int status = run(argv, out, sizeof(out), 20000);
+
+    server_kill(server);
+    ck_assert_uint_lt(now_ms() - t0, 10000);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s", out);
+    ck_assert_msg(strstr(out, "no delivery for 3 s") != NULL, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "stop=\"stalled\""));
+    ck_assert_uint_eq(field(out, "sent"), 4);
+    ck_assert_uint_eq(field(out, "lost"), 0);
+    ck_assert_uint_eq(field(out, "pending"), 8);
+}
+END_TEST
+
+/*
+ * Everything sent and written, then drain_ms of silence: what has not
+ * arrived by then is lost.
+ */
+START_TEST(test_stall_drained_lost)
+{
+    char port[16], out[OUT_MAX];
+    char *argv[] = { (char *)chatbench_path(), "-p", port, "-c", "3",
+                     "-s", "1", "-m", "10", "-w", "0", "--drain-ms", "300",
+                     NULL };
+    pid_t server = blackhole_start(port, sizeof(port));
+    int status = run(argv, out, sizeof(out), 10000);
+
+    server_kill(server);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "stop=\"drained\""));
+    ck_assert_uint_eq(field(out, "sent"), 10);
+    ck_assert_uint_eq(field(out, "lost"), 20);
+    ck_assert_uint_eq(field(out, "pending"), 0);
+}
+END_TEST
+
+/*
+ * chatd with its default flood control (20 lines/s, bursts of 40) and
+ * each way of sending: chatbench ends within seconds, not at -T, names
+ * the likely cause and how to fix it, exits 1 and loses nothing.
+ */
+static const char *const limited[][6] = {
+    { "-m", "2000", "-w", "64" },
+    { "-m", "20000", "-w", "0" },
+    { "-r", "500", "-D", "60" },
+};
+
+START_TEST(test_rate_limited)
+{
+    char port[16], out[OUT_MAX];
+    char *argv[16] = { (char *)chatbench_path(), "-p", port, "-c", "4",
+                       "-s", "1" };
+    int err, status, n = 7;
+    uint64_t t0;
+    pid_t pid;
+
+    for (int i = 0; i < 6 && limited[_i][i] != NULL; i++)
+        argv[n++] = (char *)limited[_i][i];
+    argv[n] = NULL;
+    chatd_spawn(NULL, &pid, &err, port, sizeof(port));
+    t0 = now_ms();
+    status = run(argv, out, sizeof(out), 30000);
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+    close(err);
+    ck_assert_uint_lt(now_ms() - t0, 15000);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s", out);
+    ck_assert_msg(strstr(out, "rate-limiting") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "--rate 0") != NULL, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "stop=\"stalled\""));
+    ck_assert_uint_eq(field(out, "lost"), 0);
+    ck_assert_uint_gt(field(out, "pending"), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------ real chatd */
+
+/*
+ * Run chatbench (argv) against the fixture chatd, keeping chatd's log
+ * drained; it must exit 0 within 10 s.  Its output goes to out.
+ */
+static void
+run_ok(char *const argv[], char *out, size_t cap)
+{
+    int status = run(argv, out, cap, 10000);
+
+    chatd_drain();
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+}
 
 START_TEST(test_chatd_window)
 {
     char *argv[] = { (char *)chatbench_path(), "-p", chatd_port, "-c", "10",
                      "-s", "2", "-m", "200", "-w", "16", "-T", "8", NULL };
     char out[OUT_MAX];
-    int status = run(argv, out, sizeof(out), 10000);
 
-    chatd_drain();
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+    run_ok(argv, out, sizeof(out));
     ck_assert_uint_eq(field(out, "sent"), 400);
     ck_assert_uint_eq(field(out, "delivered"), 400 * 9);
     ck_assert_uint_eq(field(out, "lost"), 0);
@@ -450,12 +615,9 @@ START_TEST(test_chatd_port_list)
     char *argv[] = { (char *)chatbench_path(), "-p", ports, "-c", "6",
                      "-s", "2", "-m", "100", "-w", "8", "-T", "8", NULL };
     char out[OUT_MAX];
-    int status;
 
     snprintf(ports, sizeof(ports), "%s,%s", chatd_port, chatd_port);
-    status = run(argv, out, sizeof(out), 10000);
-    chatd_drain();
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+    run_ok(argv, out, sizeof(out));
     ck_assert_uint_eq(field(out, "delivered"), 200 * 5);
     ck_assert_uint_eq(field(out, "lost"), 0);
 }
@@ -467,10 +629,8 @@ START_TEST(test_chatd_open_loop)
     char *argv[] = { (char *)chatbench_path(), "-p", chatd_port, "-c", "4",
                      "-s", "4", "-m", "300", "-w", "0", "-T", "8", NULL };
     char out[OUT_MAX];
-    int status = run(argv, out, sizeof(out), 10000);
 
-    chatd_drain();
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+    run_ok(argv, out, sizeof(out));
     ck_assert_uint_eq(field(out, "sent"), 1200);
     ck_assert_uint_eq(field(out, "delivered"), 1200 * 3);
     ck_assert_uint_eq(field(out, "reordered"), 0);
@@ -484,17 +644,40 @@ START_TEST(test_chatd_rate)
                      "-s", "1", "-r", "400", "-D", "1", "-b", "100",
                      "--server-pid", pid, "-T", "8", NULL };
     char out[OUT_MAX];
-    int status;
 
     snprintf(pid, sizeof(pid), "%ld", (long)chatd_pid);
-    status = run(argv, out, sizeof(out), 10000);
-    chatd_drain();
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+    run_ok(argv, out, sizeof(out));
     ck_assert_uint_eq(field(out, "sent"), 400);
     ck_assert_uint_eq(field(out, "delivered"), 400 * 4);
     ck_assert_uint_eq(field(out, "lost"), 0);
     ck_assert_ptr_nonnull(strstr(out, " server_rss_kb="));
     ck_assert_ptr_nonnull(strstr(out, " p999_us="));
+    /* messages are sent per second, deliveries made per second */
+    ck_assert_ptr_nonnull(strstr(out, "load        400 msg/s for 1.0 s"));
+    ck_assert_ptr_nonnull(strstr(out, " deliveries/s, "));
+    ck_assert_ptr_nonnull(strstr(out, " deliveries_per_s="));
+    ck_assert_ptr_null(strstr(out, "msgs_per_s"));
+}
+END_TEST
+
+/* -D without -r: flat out, window-driven, for about that long. */
+START_TEST(test_chatd_duration)
+{
+    char *argv[] = { (char *)chatbench_path(), "-p", chatd_port, "-c", "4",
+                     "-s", "1", "-w", "16", "-D", "1.5", "-T", "8", NULL };
+    char out[OUT_MAX];
+    uint64_t t0 = now_ms(), took;
+
+    run_ok(argv, out, sizeof(out));
+    took = now_ms() - t0;
+    ck_assert_msg(took >= 1500 && took < 5000, "took %llu ms",
+                  (unsigned long long)took);
+    ck_assert_ptr_nonnull(strstr(out, "flat out for 1.5 s"));
+    ck_assert_uint_gt(field(out, "sent"), 100);
+    ck_assert_uint_eq(field(out, "planned"), field(out, "sent"));
+    ck_assert_uint_eq(field(out, "delivered"), field(out, "sent") * 3);
+    ck_assert_uint_eq(field(out, "lost"), 0);
+    ck_assert_ptr_nonnull(strstr(out, "stop=\"complete\""));
 }
 END_TEST
 
@@ -504,12 +687,9 @@ START_TEST(test_chatd_idle)
     char *argv[] = { (char *)chatbench_path(), "-p", chatd_port, "-c", "50",
                      "-s", "0", "--server-pid", pid, "-T", "8", NULL };
     char out[OUT_MAX];
-    int status;
 
     snprintf(pid, sizeof(pid), "%ld", (long)chatd_pid);
-    status = run(argv, out, sizeof(out), 10000);
-    chatd_drain();
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+    run_ok(argv, out, sizeof(out));
     ck_assert_uint_eq(field(out, "connected"), 50);
     ck_assert_ptr_nonnull(strstr(out, " rss_per_conn_b="));
 }
@@ -544,12 +724,21 @@ chatbench_suite(void)
     tcase_set_timeout(tc, 10);
     suite_add_tcase(s, tc);
 
+    tc = tcase_create("Stall");
+    tcase_add_test(tc, test_stall_no_progress);
+    tcase_add_test(tc, test_stall_drained_lost);
+    tcase_add_loop_test(tc, test_rate_limited, 0,
+                        (int)(sizeof(limited) / sizeof(limited[0])));
+    tcase_set_timeout(tc, 40);
+    suite_add_tcase(s, tc);
+
     tc = tcase_create("Chatd");
     tcase_add_unchecked_fixture(tc, chatd_start, chatd_stop);
     tcase_add_test(tc, test_chatd_window);
     tcase_add_test(tc, test_chatd_open_loop);
     tcase_add_test(tc, test_chatd_port_list);
     tcase_add_test(tc, test_chatd_rate);
+    tcase_add_test(tc, test_chatd_duration);
     tcase_add_test(tc, test_chatd_idle);
     tcase_set_timeout(tc, 15);
     suite_add_tcase(s, tc);

@@ -1,0 +1,258 @@
+/*
+ * recv.c: chatbench's receiving side: reading a connection, framing chat
+ * lines and RESP replies, and accounting for every payload that arrives
+ * (delivered, duplicated, reordered, corrupt, its latency, its sender's
+ * window).  Called from chatbench's only thread.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "payload.h"
+#include "resp.h"
+#include "run.h"
+#include "xmalloc.h"
+
+#define REST_MAX (PAYLOAD_MAX + 4096)   /* longest partial frame kept */
+
+/*
+ * Make t's bitmap hold sequence number seq, at least doubling it.  Only
+ * -D without -r needs this: the other modes size every bitmap up front.
+ */
+static void
+track_grow(struct track *t, uint32_t seq)
+{
+    size_t words = (size_t)t->words * 2;
+
+    if (words < (size_t)seq / 64 + 1)
+        words = (size_t)seq / 64 + 1;
+    if (words < 16)
+        words = 16;
+    t->seen = xrealloc(t->seen, words * sizeof(uint64_t));
+    memset(t->seen + t->words, 0, (words - t->words) * sizeof(uint64_t));
+    t->words = (uint32_t)words;
+}
+
+/*
+ * Account for one payload that reached receiver rx at time now: check
+ * it, then count it as delivered, duplicated (or echoed to its own
+ * sender), reordered or corrupt; record its latency; open its sender's
+ * window if rx is the sender's ack receiver.
+ */
+static void
+deliver(uint32_t rx, const char *text, size_t len, uint64_t now)
+{
+    struct payload p;
+    struct sender *s;
+    struct track *t;
+    uint64_t bit;
+
+    if (payload_decode(text, len, (size_t)bench.conf->size, &p) < 0 ||
+        p.sender >= bench.nsnd || p.seq >= bench.snd[p.sender].total) {
+        bench.res->corrupt++;
+        return;
+    }
+    s = &bench.snd[p.sender];
+    t = &bench.track[(size_t)rx * bench.nsnd + p.sender];
+    if (p.seq / 64 >= t->words)
+        track_grow(t, p.seq);
+    bit = (uint64_t)1 << (p.seq % 64);
+    if (!bench.sending ||
+        (bench.conf->proto == BENCH_CHAT && s->conn == rx) ||
+        (t->seen[p.seq / 64] & bit)) {
+        bench.res->dup++;
+        return;
+    }
+    t->seen[p.seq / 64] |= bit;
+    if (p.seq < t->high)
+        bench.res->reordered++;
+    else
+        t->high = p.seq + 1;
+    bench.res->delivered++;
+    hist_record(&bench.res->lat, now > p.t_ns ? now - p.t_ns : 0);
+    bench.last_delivery = bench.last_progress = now;
+    if (rx == s->ack_rx) {
+        s->acked++;
+        if (bench.conf->rate == 0)
+            send_later(s);
+    }
+}
+
+/* The greeting arrived: c is ready. */
+static void
+conn_ready(struct conn *c)
+{
+    c->state = C_READY;
+    bench.pending--;
+    bench.res->connected++;
+}
+
+/* Note an error line or reply from the server; fatal during set-up. */
+static void
+server_error(struct conn *c, const char *text, size_t len)
+{
+    if (c->state != C_READY) {
+        bench_fail("server refused connection %zu: %.*s",
+                   (size_t)(c - bench.conn), (int)(len > 200 ? 200 : len),
+                   text);
+        return;
+    }
+    if (bench.res->server_errors++ == 0) {
+        watch_end_line();
+        fprintf(stderr, "chatbench: server: %.*s\n",
+                (int)(len > 200 ? 200 : len), text);
+    }
+}
+
+/*
+ * Chat: consume the complete lines in buf.  "*** " notices greet (the
+ * first one) or are ignored; "<nick> text" carries a payload; other
+ * lines (actions, private messages) are ignored.  Returns the bytes used.
+ */
+static size_t
+chat_input(struct conn *c, char *buf, size_t len, uint64_t now)
+{
+    size_t pos = 0;
+    char *nl;
+
+    while (pos < len && (nl = memchr(buf + pos, '\n', len - pos)) != NULL) {
+        char *line = buf + pos;
+        size_t n = (size_t)(nl - line);
+        pos += n + 1;
+        if (n > 0 && line[n - 1] == '\r')
+            n--;
+        if (n >= 4 && memcmp(line, "*** ", 4) == 0) {
+            if (n >= 11 && memcmp(line + 4, "error:", 6) == 0)
+                server_error(c, line, n);
+            else if (c->state == C_HELLO)
+                conn_ready(c);
+        } else if (n > 0 && line[0] == '<') {
+            char *gt = memchr(line, '>', n);
+            if (gt != NULL && (size_t)(gt - line) + 1 < n && gt[1] == ' ')
+                deliver(c->rx, gt + 2, n - (size_t)(gt - line) - 2, now);
+            else
+                bench.res->corrupt++;
+        }
+        if (bench.failed)
+            break;
+    }
+    return pos;
+}
+
+/*
+ * Redis: consume the complete replies in buf.  A subscriber is ready on
+ * its "subscribe" confirmation and then gets "message" arrays; a
+ * publisher is ready on PONG and then gets one integer per PUBLISH.
+ * Returns the bytes used, or -1 on a protocol error.
+ */
+static long
+redis_input(struct conn *c, char *buf, size_t len, uint64_t now)
+{
+    size_t pos = 0;
+    struct resp_reply r;
+    long n;
+
+    while (pos < len && (n = resp_parse(buf + pos, len - pos, &r)) > 0) {
+        const char *start = buf + pos;
+        pos += (size_t)n;
+        if (r.type == RESP_ERROR) {
+            server_error(c, start, (size_t)n - 2);
+        } else if (r.type == RESP_ARRAY && r.n == 3 &&
+                   resp_item_is(&r.item[0], "message") &&
+                   r.item[2].type == RESP_BULK) {
+            if (!c->is_pub)
+                deliver(c->rx, r.item[2].str, r.item[2].len, now);
+        } else if (c->state == C_HELLO) {
+            if ((r.type == RESP_ARRAY && r.n == 3 &&
+                 resp_item_is(&r.item[0], "subscribe")) ||
+                (r.n == 1 && resp_item_is(&r.item[0], "PONG")))
+                conn_ready(c);
+        }
+        if (bench.failed)
+            break;
+    }
+    if (pos < len && resp_parse(buf + pos, len - pos, &r) < 0)
+        return -1;
+    return (long)pos;
+}
+
+/*
+ * c is readable: read once into the shared buffer (after c's partial
+ * frame), hand complete lines or replies to the protocol, and keep the
+ * remainder.  Level-triggered epoll calls again if more is waiting.
+ */
+void
+recv_read(struct conn *c)
+{
+    size_t have = c->rest_len;
+    ssize_t n;
+    long used;
+
+    if (have > 0)
+        memcpy(bench.rbuf, c->rest, have);
+    do
+        n = read(c->fd, bench.rbuf + have, RBUF_SIZE - have);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return;
+    if (n <= 0) {
+        conn_lost(c, n == 0 ? "closed by the server" : strerror(errno));
+        return;
+    }
+    bench.last_input = bench_now_ns();
+    have += (size_t)n;
+    if (bench.conf->proto == BENCH_CHAT)
+        used = (long)chat_input(c, bench.rbuf, have, bench.last_input);
+    else
+        used = redis_input(c, bench.rbuf, have, bench.last_input);
+    if (used < 0 || have - (size_t)used > REST_MAX) {
+        bench.res->corrupt++;
+        conn_lost(c, used < 0 ? "protocol error" : "line too long");
+        return;
+    }
+    c->rest_len = have - (size_t)used;
+    if (c->rest_len > 0) {
+        c->rest = xrealloc(c->rest, c->rest_len);
+        memcpy(c->rest, bench.rbuf + used, c->rest_len);
+    } else {
+        free(c->rest);
+        c->rest = NULL;
+    }
+}
+
+/*
+ * Build the delivery records, one per receiver and sender: a bitmap of
+ * each sender's total (sender 0 has the most), or, with -D alone, empty
+ * ones that grow as messages arrive.
+ */
+void
+recv_setup(void)
+{
+    size_t pairs = (size_t)bench.conf->clients * bench.nsnd;
+    uint32_t words = 0;
+
+    if (bench.nsnd == 0)
+        return;
+    if (!bench.conf->timed)
+        words = (bench.snd[0].total + 63) / 64;
+    bench.track = xcalloc(pairs, sizeof(*bench.track));
+    for (size_t i = 0; i < pairs && words > 0; i++) {
+        bench.track[i].seen = xcalloc(words, sizeof(uint64_t));
+        bench.track[i].words = words;
+    }
+}
+
+/* Free what recv_setup() built. */
+void
+recv_free(void)
+{
+    if (bench.track != NULL)
+        for (size_t i = 0; i < (size_t)bench.conf->clients * bench.nsnd;
+             i++)
+            free(bench.track[i].seen);
+    free(bench.track);
+}
