@@ -36,9 +36,7 @@
 #include "worker.h"
 #include "xmalloc.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
+#include "paths.h"              /* SYSCONFDIR, made by make */
 #define CHATD_CONFIG_FILE SYSCONFDIR "/chatd.conf"
 #define FD_RESERVE 32           /* descriptors kept for everything else */
 
