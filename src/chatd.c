@@ -461,8 +461,10 @@ check_config(const struct settings *s)
     uid_t uid;
     gid_t gid;
 
-    if (s->user && daemon_lookup_user(s->user, &uid, &gid, err,
-                                      sizeof(err)) < 0) {
+    if ((s->user && daemon_lookup_user(s->user, &uid, &gid, err,
+                                       sizeof(err)) < 0) ||
+        (s->pidfile && daemon_pidfile_check(s->pidfile, s->user, err,
+                                            sizeof(err)) < 0)) {
         fprintf(stderr, "%s: %s\n", cmd.progname, err);
         exit(2);
     }
@@ -538,7 +540,7 @@ main(int argc, char **argv)
         exit(1);
     if (s.daemon)
         daemon_detach();
-    if (s.pidfile && daemon_pidfile(s.pidfile, err, sizeof(err)) < 0)
+    if (s.pidfile && daemon_pidfile(s.pidfile, s.user, err, sizeof(err)) < 0)
         fatalx("%s", err);
     if (s.user) {
         if (daemon_drop_privileges(s.user, err, sizeof(err)) < 0)
