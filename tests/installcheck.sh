@@ -66,6 +66,9 @@ fi
 conf=$root$sysconfdir/chatd.conf
 test -f "$conf" || fail "$conf not installed"
 "$chatd" -t -c "$conf" || fail "chatd -t -c $conf"
+if grep -n '@[a-z_]*@' "$conf"; then
+    fail "$conf: unsubstituted @dir@"
+fi
 
 # The default configuration file is the one of this configure.
 "$chatd" --help >"$tmp/help" 2>&1 || fail "chatd --help"
