@@ -45,9 +45,7 @@
 #include "worker.h"
 #include "xmalloc.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
+#include "paths.h"              /* SYSCONFDIR, made by make */
 #define CHATD_CONFIG_FILE SYSCONFDIR "/chatd.conf"
 #define FD_RESERVE 32           /* descriptors kept for everything else */
 
@@ -563,8 +561,10 @@ check_configuration(struct chatd *d)
                                    .timeout = s->cluster_timeout };
     if (s->cluster_url && cluster_check_conf(&d->cc, err, sizeof(err)) < 0)
         refuse(2, err);
-    if (s->user && daemon_lookup_user(s->user, &uid, &gid, err,
-                                      sizeof(err)) < 0)
+    if ((s->user && daemon_lookup_user(s->user, &uid, &gid, err,
+                                       sizeof(err)) < 0) ||
+        (s->pidfile && daemon_pidfile_check(s->pidfile, s->user, err,
+                                            sizeof(err)) < 0))
         refuse(2, err);
     d->port = s->port;
     if ((rc = listener_open(s->bind, s->nbind, &d->port, err,
@@ -641,7 +641,8 @@ start(struct chatd *d)
     fit_max_clients(s);
     if (d->detach)
         daemon_detach();
-    if (s->pidfile && daemon_pidfile(s->pidfile, err, sizeof(err)) < 0)
+    if (s->pidfile && daemon_pidfile(s->pidfile, s->user, err,
+                                    sizeof(err)) < 0)
         fatalx("%s", err);
     if (s->user) {
         if (daemon_drop_privileges(s->user, err, sizeof(err)) < 0)

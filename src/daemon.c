@@ -7,6 +7,12 @@
  * copies only the calling thread, and setuid() should change every
  * thread's credentials by changing the only one.
  *
+ * The pidfile is removed at exit, after any privilege drop, so it must
+ * stay removable by the user chatd becomes: daemon_pidfile_check() makes
+ * sure at start-up that the user may write the pidfile's directory (as
+ * for /run/chatd/ made for it), and daemon_pidfile() hands the file to
+ * that user (needed in a sticky directory such as /tmp).
+ *
  * Detaching is done in two steps so that start-up errors still reach the
  * terminal and the exit status: daemon_detach() forks, and the parent
  * waits on a pipe; the child opens everything, then daemon_ready() tells
@@ -95,16 +101,110 @@ daemon_ready(void)
     ready_fd = -1;
 }
 
+/* The directory part of path ("." for none) in dir. */
+static void
+dir_of(const char *path, char *dir, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+
+    if (slash == NULL)
+        snprintf(dir, cap, ".");
+    else if (slash == path)
+        snprintf(dir, cap, "/");
+    else
+        snprintf(dir, cap, "%.*s", (int)(slash - path), path);
+}
+
+/*
+ * Whether user, once chatd has become it, may remove path at exit: it
+ * needs write and search permission on the directory (the file itself
+ * will be the user's).  A child that really becomes the user asks
+ * access(2), so groups and ACLs count as they will.  Only root dropping
+ * to another user needs this; 0 at once otherwise.  Returns 0, or -1
+ * with err set to what is wrong and what to do.  Main thread, before
+ * any other thread exists.
+ */
+int
+daemon_pidfile_check(const char *path, const char *user, char *err,
+                     size_t errlen)
+{
+    char dir[4096];
+    uid_t uid;
+    gid_t gid;
+    int status, code;
+    pid_t pid;
+
+    if (user == NULL || geteuid() != 0)
+        return 0;
+    if (daemon_lookup_user(user, &uid, &gid, err, errlen) < 0)
+        return -1;
+    if (uid == 0)
+        return 0;
+    dir_of(path, dir, sizeof(dir));
+    if ((pid = fork()) < 0) {
+        snprintf(err, errlen, "pidfile %s: fork: %s", path, strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        char e[256];
+        if (daemon_drop_privileges(user, e, sizeof(e)) < 0)
+            _exit(255);
+        _exit(access(dir, W_OK | X_OK) == 0 ? 0 : errno & 0xff);
+    }
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) {
+            snprintf(err, errlen, "pidfile %s: waitpid: %s", path,
+                     strerror(errno));
+            return -1;
+        }
+    code = WIFEXITED(status) ? WEXITSTATUS(status) : 255;
+    if (code == 0)
+        return 0;
+    if (code == EACCES || code == EPERM || code == EROFS)
+        snprintf(err, errlen, "pidfile %s: user %s could not remove it at "
+                 "exit (no write permission on %s): put it in a directory "
+                 "%s may write, such as /run/chatd made with "
+                 "'install -d -o %s /run/chatd'", path, user, dir, user,
+                 user);
+    else if (code == 255)
+        snprintf(err, errlen, "pidfile %s: cannot check it as user %s",
+                 path, user);
+    else
+        snprintf(err, errlen, "pidfile %s: %s: %s", path, dir,
+                 strerror(code));
+    return -1;
+}
+
+/* Give the open pidfile fd to user.  Returns 0, or -1 with err set. */
+static int
+give_pidfile(int fd, const char *path, const char *user, char *err,
+             size_t errlen)
+{
+    uid_t uid;
+    gid_t gid;
+
+    if (daemon_lookup_user(user, &uid, &gid, err, errlen) < 0)
+        return -1;
+    if (fchown(fd, uid, gid) < 0) {
+        snprintf(err, errlen, "pidfile %s: cannot give it to %s: %s", path,
+                 user, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /*
  * Write our process ID to path and keep the file open and locked, so a
  * second chatd with the same pidfile fails instead of overwriting it.
- * Returns 0, or -1 with err set.
+ * When root will become user, the file is given to user, who removes it
+ * at exit (see daemon_pidfile_check()).  Returns 0, or -1 with err set.
  */
 int
-daemon_pidfile(const char *path, char *err, size_t errlen)
+daemon_pidfile(const char *path, const char *user, char *err,
+               size_t errlen)
 {
     char buf[32];
-    int fd, len;
+    int fd, len, ok;
 
     if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
         snprintf(err, errlen, "pidfile %s: %s", path, strerror(errno));
@@ -124,8 +224,12 @@ daemon_pidfile(const char *path, char *err, size_t errlen)
         return -1;
     }
     len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)len) != len) {
+    ok = ftruncate(fd, 0) == 0 && write(fd, buf, (size_t)len) == len;
+    if (!ok)
         snprintf(err, errlen, "pidfile %s: %s", path, strerror(errno));
+    else if (user != NULL && geteuid() == 0)
+        ok = give_pidfile(fd, path, user, err, errlen) == 0;
+    if (!ok) {
         close(fd);
         unlink(path);
         return -1;
@@ -138,8 +242,8 @@ daemon_pidfile(const char *path, char *err, size_t errlen)
 }
 
 /*
- * Remove the pidfile at exit.  After dropping privileges this may not be
- * allowed any more; that is logged, not fatal.
+ * Remove the pidfile at exit.  After dropping privileges this is allowed
+ * because start-up checked it; a failure is logged, not fatal.
  */
 void
 daemon_pidfile_remove(void)

@@ -12,7 +12,10 @@
 
 void daemon_detach(void);
 void daemon_ready(void);
-int  daemon_pidfile(const char *path, char *err, size_t errlen);
+int  daemon_pidfile_check(const char *path, const char *user, char *err,
+                          size_t errlen);
+int  daemon_pidfile(const char *path, const char *user, char *err,
+                    size_t errlen);
 void daemon_pidfile_remove(void);
 int  daemon_lookup_user(const char *name, uid_t *uid, gid_t *gid,
                         char *err, size_t errlen);

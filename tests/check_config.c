@@ -496,7 +496,8 @@ START_TEST(test_sample)
 }
 END_TEST
 
-/* chatd.conf(5) has an entry for every key, and the sample a line. */
+/* chatd.conf(5) (its source, man/chatd.conf.5.in) has an entry for every
+ * key, and the sample a line. */
 START_TEST(test_documented)
 {
     char path[4096], want[128];
@@ -504,7 +505,7 @@ START_TEST(test_documented)
     size_t n;
     FILE *f;
 
-    f = fopen(srcfile("man/chatd.conf.5", path, sizeof(path)), "r");
+    f = fopen(srcfile("man/chatd.conf.5.in", path, sizeof(path)), "r");
     ck_assert_ptr_nonnull(f);
     n = fread(page, 1, sizeof(page) - 1, f);
     page[n] = '\0';

@@ -1,15 +1,19 @@
 /*
  * check_privdrop.c: -u drops root privileges after the listeners are
- * open, and chatd started as root without -u warns.  Needs root: exits
- * 77 (SKIP) otherwise.  Single test thread.
+ * open, chatd started as root without -u warns, and a pidfile is removed
+ * at exit by the user chatd became (or refused at start when it could
+ * not be).  Needs root: exits 77 (SKIP) otherwise.  Single test thread.
  */
 #include "config.h"
 
 #include <check.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -90,6 +94,148 @@ START_TEST(test_unknown_user)
 }
 END_TEST
 
+/* ----------------------------------------------------------- Pidfile */
+
+/* A fresh directory with mode mode and an empty chatd.conf in it; the
+ * path goes to dir (cap bytes). */
+static void
+make_dir(char *dir, size_t cap, mode_t mode)
+{
+    char conf[512];
+    FILE *f;
+
+    snprintf(dir, cap, "%s/chatd-privdrop.XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(chmod(dir, mode), 0);
+    snprintf(conf, sizeof(conf), "%s/chatd.conf", dir);
+    ck_assert_ptr_nonnull(f = fopen(conf, "w"));
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Remove what make_dir() made, once the test is done. */
+static void
+remove_dir(const char *dir)
+{
+    char path[512];
+
+    snprintf(path, sizeof(path), "%s/chatd.conf", dir);
+    unlink(path);
+    ck_assert_msg(rmdir(dir) == 0, "%s is not empty", dir);
+}
+
+/* 1 once pid has exited (gone, or a zombie of someone else's), within
+ * ms. */
+static int
+gone(pid_t pid, int ms)
+{
+    long end = h_now_ms() + ms;
+    char path[64], stat[256];
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    while (h_now_ms() < end) {
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            return 1;
+        size_t n = fread(stat, 1, sizeof(stat) - 1, f);
+        fclose(f);
+        stat[n] = '\0';
+        const char *p = strrchr(stat, ')');
+        if (p && p[1] == ' ' && p[2] == 'Z')
+            return 1;
+        usleep(10000);
+    }
+    return 0;
+}
+
+/*
+ * The README's recipe, in a sticky world-writable directory like /tmp
+ * (where only a file's owner may remove it): chatd -d -u nobody
+ * --pidfile, then SIGTERM.  The pidfile is nobody's while chatd runs, and
+ * gone once it has exited.
+ */
+START_TEST(test_pidfile_removed_after_drop)
+{
+    char dir[256], conf[512], pidpath[512], buf[64];
+    const char *argv[] = { "chatd", "-p", "0", "-w", "2", "-b",
+                           "127.0.0.1", "-c", conf, "-d", "-u", DROP_USER,
+                           "--pidfile", pidpath, NULL };
+    struct passwd *pw = getpwnam(DROP_USER);
+    struct hserver s;
+    struct hconn *a;
+    struct stat st;
+    int status = -1, dropped, owned;
+    pid_t dpid;
+    FILE *f;
+
+    ck_assert_ptr_nonnull(pw);
+    make_dir(dir, sizeof(dir), 01777);
+    snprintf(conf, sizeof(conf), "%s/chatd.conf", dir);
+    snprintf(pidpath, sizeof(pidpath), "%s/chatd.pid", dir);
+    ck_assert_msg(hserver_start_argv(&s, argv) == 0, "chatd did not start");
+    for (long end = h_now_ms() + H_TIMEOUT_MS; h_now_ms() < end;
+         usleep(10000))
+        if (waitpid(s.pid, &status, WNOHANG) == s.pid)
+            break;
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "parent status %d", status);
+    ck_assert_ptr_nonnull(f = fopen(pidpath, "r"));
+    ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+    fclose(f);
+    dpid = (pid_t)atol(buf);
+    ck_assert_int_gt(dpid, 1);
+    dropped = ids_are(dpid, "Uid:", (long)pw->pw_uid);
+    owned = stat(pidpath, &st) == 0 && st.st_uid == pw->pw_uid;
+
+    /* Serving; a client sees the shutdown, then chatd is gone and so is
+     * its pidfile.  (Stopped before any assertion on what was seen while
+     * it ran, so a failure leaves no daemon behind.) */
+    a = hconn_join(s.port, NULL, 0);
+    ck_assert_int_eq(kill(dpid, SIGTERM), 0);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_int_eq(hconn_expect(a, "*** server shutting down", NULL, 0,
+                                  H_TIMEOUT_MS), 1);
+    hconn_close(a);
+    ck_assert_msg(gone(dpid, 10000), "chatd did not exit");
+    ck_assert_msg(dropped, "chatd did not run as " DROP_USER);
+    ck_assert_msg(owned, "the pidfile was not " DROP_USER "'s");
+    ck_assert_msg(access(pidpath, F_OK) == -1, "%s left behind", pidpath);
+    unlink(s.logpath);
+    remove_dir(dir);
+}
+END_TEST
+
+/*
+ * A pidfile in a directory only root may write (as /run) could not be
+ * removed by nobody at exit: -t says so and exits 2, and so does a start
+ * with -d, before creating anything.
+ */
+START_TEST(test_pidfile_unremovable_refused)
+{
+    char dir[256], conf[512], pidpath[512], out[4096];
+    const char *check[] = { hserver_chatd(), "-c", conf, "-t", "-u",
+                            DROP_USER, "--pidfile", pidpath, NULL };
+    const char *start[] = { hserver_chatd(), "-c", conf, "-p", "0", "-b",
+                            "127.0.0.1", "-d", "-u", DROP_USER,
+                            "--pidfile", pidpath, NULL };
+    int status;
+
+    make_dir(dir, sizeof(dir), 0755);
+    snprintf(conf, sizeof(conf), "%s/chatd.conf", dir);
+    snprintf(pidpath, sizeof(pidpath), "%s/chatd.pid", dir);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(h_run(i == 0 ? check : start, out, sizeof(out),
+                               &status), 0);
+        ck_assert_msg(status == 2, "%s: status %d: %s", i ? "start" : "-t",
+                      status, out);
+        ck_assert_msg(strstr(out, "could not remove it at exit") != NULL &&
+                      strstr(out, dir) != NULL, "%s", out);
+        ck_assert_msg(access(pidpath, F_OK) == -1, "%s created", pidpath);
+    }
+    remove_dir(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -105,6 +251,8 @@ main(void)
     tcase_add_test(tc, test_drop_to_user);
     tcase_add_test(tc, test_root_warns);
     tcase_add_test(tc, test_unknown_user);
+    tcase_add_test(tc, test_pidfile_removed_after_drop);
+    tcase_add_test(tc, test_pidfile_unremovable_refused);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(su, tc);
     return h_run_suite(su);

@@ -6,16 +6,27 @@
 #
 #   - chatd(8) and chatd.conf(5) are lint-clean (mandoc -Tlint, groff -ww)
 #     and "man -l" and "man" (with MANPATH) show them;
+#   - chatd, its --help and its man pages name $sysconfdir/chatd.conf, the
+#     directory of this configure, as the default configuration file;
 #   - the sample chatd.conf passes "chatd -t";
 #   - chatd.service names the installed chatd and passes
-#     "systemd-analyze verify".
-# A missing tool skips its check, with a note.
+#     "systemd-analyze verify", with the man pages found where they are.
+# A missing tool skips its check, with a note; with INSTALLCHECK_REQUIRED=1
+# (as .ci/run sets) it fails instead.
 set -eu
 
 root=${DESTDIR:-}
+case $root in
+    ''|/*) ;;
+    *) root=$(pwd)/$root ;;             # make install DESTDIR=relative
+esac
 fail() { echo "installcheck: FAIL: $*" >&2; exit 1; }
 note() { echo "installcheck: $*"; }
-have() { command -v "$1" >/dev/null 2>&1; }
+have() {
+    command -v "$1" >/dev/null 2>&1 && return 0
+    test "${INSTALLCHECK_REQUIRED:-0}" != 1 || fail "$1 not found"
+    return 1
+}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/chatd-installcheck.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -55,16 +66,39 @@ fi
 conf=$root$sysconfdir/chatd.conf
 test -f "$conf" || fail "$conf not installed"
 "$chatd" -t -c "$conf" || fail "chatd -t -c $conf"
+if grep -n '@[a-z_]*@' "$conf"; then
+    fail "$conf: unsubstituted @dir@"
+fi
+
+# The default configuration file is the one of this configure.
+"$chatd" --help >"$tmp/help" 2>&1 || fail "chatd --help"
+grep -qF "$sysconfdir/chatd.conf" "$tmp/help" ||
+    fail "chatd --help does not name $sysconfdir/chatd.conf"
+if test -z "$root"; then
+    "$chatd" -t >"$tmp/t" 2>&1 || { cat "$tmp/t"; fail "chatd -t"; }
+    grep -qF "$sysconfdir/chatd.conf: configuration OK" "$tmp/t" ||
+        { cat "$tmp/t"; fail "chatd -t does not read $sysconfdir/chatd.conf"; }
+fi
+for page in "$root$mandir/man8/chatd.8" "$root$mandir/man5/chatd.conf.5"; do
+    grep -qF "$sysconfdir/chatd.conf" "$page" ||
+        fail "$page does not name $sysconfdir/chatd.conf"
+done
 
 if test -n "${unitdir:-}"; then
     unit=$root$unitdir/chatd.service
     test -f "$unit" || fail "$unit not installed"
     grep -q "^ExecStart=$sbindir/chatd " "$unit" ||
         fail "$unit does not run $sbindir/chatd"
-    if have systemd-analyze; then
-        # Verify a copy that names the files where they are now.
+    if have systemd-analyze && test -z "$root"; then
+        # Installed for real: verify the unit as it is (its man: links
+        # must lead to the pages without help from MANPATH).
+        systemd-analyze verify "$unit" || fail "systemd-analyze verify $unit"
+    elif have systemd-analyze; then
+        # Under DESTDIR: verify a copy that names the files where they
+        # are now, and let man look in the staged man directory.
         sed -e "s|$sbindir/chatd|$chatd|g" \
-            -e "s|$sysconfdir/chatd.conf|$conf|g" "$unit" \
+            -e "s|$sysconfdir/chatd.conf|$conf|g" \
+            -e "s|man:$mandir/|man:$root$mandir/|g" "$unit" \
             >"$tmp/chatd.service"
         MANPATH=$root$mandir systemd-analyze verify "$tmp/chatd.service" ||
             fail "systemd-analyze verify $unit"

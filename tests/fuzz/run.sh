@@ -33,7 +33,7 @@ skip() {
 }
 
 command -v "$CLANG" >/dev/null 2>&1 ||
-    skip "$CLANG not found (Debian: apt-get install clang libclang-rt-14-dev)"
+    skip "$CLANG not found (Debian: apt-get install clang libclang-rt-dev)"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/chatd-fuzz.XXXXXX") || exit 1
 keep=0
@@ -59,7 +59,7 @@ srcs=$(ls "$top"/src/*.c | grep -v -e '/chatd\.c$' -e '/cluster\.c$')
 printf 'int LLVMFuzzerTestOneInput(const char *d, long n)\n{ return 0; }\n' \
     >"$tmp/probe.c"
 "$CLANG" $san -o "$tmp/probe" "$tmp/probe.c" >"$tmp/probe.log" 2>&1 ||
-    skip "$CLANG cannot build with libFuzzer (libclang-rt-14-dev?):" \
+    skip "$CLANG cannot build with libFuzzer (libclang-rt-dev?):" \
          "$(head -n 3 "$tmp/probe.log")"
 
 for n in $names; do
