@@ -156,7 +156,11 @@ usage(int status)
             "Multi-client chat and broadcast server (protocol v1: one line "
             "per message;\nsee chatd(8)).\n\nOptions:\n", cmd.progname);
     print_option(f, 'c', "config", "FILE", "read settings from FILE");
-    fprintf(f, "  %-26s (default %s)\n", "", CHATD_CONFIG_FILE);
+    /* The path is the build's: indent it with the help texts when it
+     * fits in 80 columns, else start it at the margin. */
+    fprintf(f, "  %-*s(default %s)\n",
+            strlen(CHATD_CONFIG_FILE) + 39 < 80 ? 27 : 0, "",
+            CHATD_CONFIG_FILE);
     print_option(f, 't', "check-config", NULL,
                  "check the configuration and exit (-v: show it)");
     for (const struct settings_key *k = settings_keys; k->name; k++)
