@@ -546,7 +546,11 @@ main(int argc, char **argv)
     hub_init(s.workers, s.max_clients, s.history);
     if (s.cluster_url) {
         cc.port = port;                 /* the bound one, not 0 */
-        cluster_start(&cc);
+        if (cluster_start(&cc, err, sizeof(err)) < 0) {
+            fprintf(stderr, "%s: %s\n", cmd.progname, err);
+            daemon_pidfile_remove();
+            exit(2);
+        }
     }
     worker_pool_start(s.workers, conf);
     listener_start();

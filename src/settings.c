@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "clwire.h"
 #include "proto.h"
 #include "settings.h"
 #include "xmalloc.h"
@@ -353,6 +354,8 @@ settings_format(const struct settings *s, const struct settings_key *k,
         return (int)n;
     case SET_STR:
         str = get_string(s, k);
+        if (str != NULL && k->offset == OFF(cluster_url))
+            return clwire_url_redact(str, out, len);    /* no password */
         return snprintf(out, len, "%s", str ? str : "");
     case SET_BOOL:
         return snprintf(out, len, "%s", get_number(s, k) ? "yes" : "no");
