@@ -1121,6 +1121,21 @@ START_TEST(test_auth)
 }
 END_TEST
 
+/* A TCase of one or two tests on a fresh cluster made by up. */
+static void
+fixture_case(Suite *s, const char *name, void (*up)(void),
+             const TTest *t1, const TTest *t2)
+{
+    TCase *tc = tcase_create(name);
+
+    tcase_add_unchecked_fixture(tc, up, cluster_down);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, t1);
+    if (t2 != NULL)
+        tcase_add_test(tc, t2);
+    suite_add_tcase(s, tc);
+}
+
 static Suite *
 cluster_suite(int with_redis)
 {
@@ -1165,36 +1180,12 @@ cluster_suite(int with_redis)
     tcase_add_test(tc, test_clean_stop_frees_nicks);
     suite_add_tcase(s, tc);
 
-    tc = tcase_create("Names");
-    tcase_add_unchecked_fixture(tc, up2, cluster_down);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_name_in_use_refused);
-    tcase_add_test(tc, test_name_taken_later_stays_out);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("Down");
-    tcase_add_unchecked_fixture(tc, up2, cluster_down);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_who_while_down);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("Reconnect");
-    tcase_add_unchecked_fixture(tc, up2, cluster_down);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_reconnecting_means_it);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("Guests");
-    tcase_add_unchecked_fixture(tc, up3, cluster_down);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_guests_unique_across_nodes);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("Auth");
-    tcase_add_unchecked_fixture(tc, up_auth, cluster_down);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_auth);
-    suite_add_tcase(s, tc);
+    fixture_case(s, "Names", up2, test_name_in_use_refused,
+                 test_name_taken_later_stays_out);
+    fixture_case(s, "Down", up2, test_who_while_down, NULL);
+    fixture_case(s, "Reconnect", up2, test_reconnecting_means_it, NULL);
+    fixture_case(s, "Guests", up3, test_guests_unique_across_nodes, NULL);
+    fixture_case(s, "Auth", up_auth, test_auth, NULL);
 
     tc = tcase_create("NodeDeath");
     tcase_add_unchecked_fixture(tc, up2, cluster_down);
