@@ -596,11 +596,15 @@ static void
 start_serving(struct chatd *d)
 {
     struct settings *s = &d->s;
+    char err[512];
 
     hub_init(s->workers, s->max_clients, s->history);
     if (s->cluster_url) {
         d->cc.port = d->port;           /* the bound one, not 0 */
-        cluster_start(&d->cc);
+        if (cluster_start(&d->cc, err, sizeof(err)) < 0) {
+            daemon_pidfile_remove();
+            refuse(2, err);             /* the node name is in use */
+        }
     }
     worker_pool_start(s->workers, d->conf);
     listener_start();

@@ -1,5 +1,5 @@
 /*
- * cluster.h: scale-out through Redis pub/sub (cluster.c).  One cluster
+ * cluster.h: scale-out through Redis pub/sub (cluster.c, clthread.c).  One cluster
  * thread owns the Redis link; workers and the hub call the functions
  * below, which never block on the network.  cluster_start() and
  * cluster_stop(): main thread only.
@@ -29,7 +29,7 @@ enum {
 };
 
 struct cluster_conf {
-    const char *url;            /* redis://HOST:PORT */
+    const char *url;            /* redis://[[USER]:PASSWORD@]HOST[:PORT] */
     const char *node;           /* this node's name; NULL: HOSTNAME:PORT */
     int         port;           /* the port chatd listens on */
     const char *channel;        /* Redis channel; key prefix */
@@ -38,7 +38,8 @@ struct cluster_conf {
 
 int    cluster_check_conf(const struct cluster_conf *conf, char *err,
                           size_t errlen);
-void   cluster_start(const struct cluster_conf *conf);
+int    cluster_start(const struct cluster_conf *conf, char *err,
+                     size_t errlen);
 void   cluster_stop(void);
 int    cluster_enabled(void);
 int    cluster_link_up(void);

@@ -19,7 +19,13 @@ cluster_check_conf(const struct cluster_conf *conf, char *err,
     return -1;
 }
 
-void cluster_start(const struct cluster_conf *conf) { }
+int
+cluster_start(const struct cluster_conf *conf, char *err, size_t errlen)
+{
+    return 0;
+}
+
+
 void cluster_stop(void) { }
 int cluster_enabled(void) { return 0; }
 int cluster_link_up(void) { return 0; }

@@ -298,36 +298,72 @@ clwire_next_nick(const char **p, const char *end,
     return 1;
 }
 
-/*
- * Split "redis://HOST[:PORT]" (HOST may be "[v6addr]") into host and
- * port (default 6379).  Returns 0, or -1 when url is not of that form.
- */
-int
-clwire_parse_url(const char *url, char *host, size_t hostlen, int *port)
+/* Value of hex digit c, or -1. */
+static int
+hexval(int c)
 {
-    const char *h, *colon, *end;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * Copy [p, end) to out (cap bytes), decoding %XX.  Returns 0, or -1 if it
+ * does not fit, a %XX is broken or it decodes to a NUL.
+ */
+static int
+unescape(const char *p, const char *end, char *out, size_t cap)
+{
+    size_t n = 0;
+
+    for (; p < end; p++) {
+        int c = (unsigned char)*p;
+        if (c == '%') {
+            int hi, lo;
+            if (end - p < 3 || (hi = hexval(p[1])) < 0 ||
+                (lo = hexval(p[2])) < 0 || (hi | lo) == 0)
+                return -1;
+            c = hi << 4 | lo;
+            p += 2;
+        }
+        if (n + 1 >= cap)
+            return -1;
+        out[n++] = (char)c;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+/* HOST[:PORT][/] of a Redis URL into u; 0, or -1. */
+static int
+parse_hostport(const char *h, struct clwire_url *u)
+{
+    const char *colon, *end;
     size_t n;
 
-    if (strncmp(url, "redis://", 8) != 0)
-        return -1;
-    h = url + 8;
     if (*h == '[') {
         if ((end = strchr(h, ']')) == NULL)
             return -1;
         h++;
         colon = end[1] == ':' ? end + 1 : NULL;
-        if (end[1] != '\0' && colon == NULL)
+        if (end[1] != '\0' && strcmp(end + 1, "/") != 0 && colon == NULL)
             return -1;
     } else {
         colon = strchr(h, ':');
-        end = colon ? colon : h + strlen(h);
+        end = colon ? colon : h + strcspn(h, "/");
+        if (colon == NULL && *end != '\0' && strcmp(end, "/") != 0)
+            return -1;
     }
     n = (size_t)(end - h);
-    if (n == 0 || n >= hostlen || memchr(h, '/', n) || memchr(h, '@', n))
+    if (n == 0 || n >= sizeof(u->host) || memchr(h, '/', n))
         return -1;
-    memcpy(host, h, n);
-    host[n] = '\0';
-    *port = 6379;
+    memcpy(u->host, h, n);
+    u->host[n] = '\0';
+    u->port = 6379;
     if (colon != NULL) {
         char *e;
         long v;
@@ -336,7 +372,51 @@ clwire_parse_url(const char *url, char *host, size_t hostlen, int *port)
         if (colon[1] < '0' || colon[1] > '9' || errno != 0 || v < 1 ||
             v > 65535 || (*e != '\0' && strcmp(e, "/") != 0))
             return -1;
-        *port = (int)v;
+        u->port = (int)v;
     }
     return 0;
+}
+
+/*
+ * Split "redis://[[USER]:PASSWORD@]HOST[:PORT][/]" (HOST may be
+ * "[v6addr]"; USER and PASSWORD may use %XX; the last @ ends them, so a
+ * password may hold @ and :) into u: port 6379 by default, user and pass
+ * "" when not given.  Returns 0, or -1 when url is not of that form.
+ */
+int
+clwire_parse_url(const char *url, struct clwire_url *u)
+{
+    const char *h, *at, *colon;
+
+    memset(u, 0, sizeof(*u));
+    if (strncmp(url, "redis://", 8) != 0)
+        return -1;
+    h = url + 8;
+    if ((at = strrchr(h, '@')) != NULL) {
+        if ((colon = memchr(h, ':', (size_t)(at - h))) == NULL ||
+            unescape(h, colon, u->user, sizeof(u->user)) < 0 ||
+            unescape(colon + 1, at, u->pass, sizeof(u->pass)) < 0)
+            return -1;
+        h = at + 1;
+    }
+    return parse_hostport(h, u) < 0 ? -1 : 0;
+}
+
+/*
+ * url with its password replaced by *** (redis://USER:***@HOST:PORT; all
+ * of USER too when it has no colon), for showing settings and errors;
+ * works on any string.  Returns what snprintf() does.
+ */
+int
+clwire_url_redact(const char *url, char *out, size_t cap)
+{
+    const char *h = strstr(url, "://"), *at, *colon;
+
+    h = h != NULL ? h + 3 : url;
+    if ((at = strrchr(h, '@')) == NULL)
+        return snprintf(out, cap, "%s", url);
+    /* No colon: it could be a password given as the user; hide it all. */
+    if ((colon = memchr(h, ':', (size_t)(at - h))) == NULL)
+        return snprintf(out, cap, "%.*s***%s", (int)(h - url), url, at);
+    return snprintf(out, cap, "%.*s:***%s", (int)(colon - url), url, at);
 }

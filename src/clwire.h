@@ -1,6 +1,7 @@
 /*
  * clwire.h: the cluster's wire format on the Redis channel: the one
- * module that writes and parses it, and checks names and Redis URLs.  No
+ * module that writes and parses it, and checks names and Redis URLs
+ * (with a user and password: clwire_url_redact() hides the password).  No
  * I/O and no locks; callable from any thread.
  *
  * A message is one line of text, no LF, at most CLWIRE_MAX bytes:
@@ -49,6 +50,14 @@ struct clwire {
     size_t      textlen;                    /* H: the nicknames; raw */
 };
 
+/* A Redis URL: redis://[[USER]:PASSWORD@]HOST[:PORT] */
+struct clwire_url {
+    char        host[256];
+    int         port;
+    char        user[128];                  /* "": none (AUTH PASSWORD) */
+    char        pass[256];                  /* "": no AUTH at all */
+};
+
 struct msg;
 
 /*
@@ -70,8 +79,8 @@ int         clwire_header(char *buf, size_t cap, const char *node,
 
 int  clwire_parse(const char *buf, size_t len, struct clwire *m);
 int  clwire_name_valid(const char *name);
-int  clwire_parse_url(const char *url, char *host, size_t hostlen,
-                      int *port);
+int  clwire_parse_url(const char *url, struct clwire_url *u);
+int  clwire_url_redact(const char *url, char *out, size_t cap);
 int  clwire_next_nick(const char **p, const char *end,
                       char nick[PROTO_NICK_MAX + 1]);
 

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "clwire.h"
 #include "proto.h"
 #include "settings.h"
 #include "xmalloc.h"
@@ -421,6 +422,8 @@ settings_format(const struct settings *s, const struct settings_key *k,
         return (int)n;
     case SET_STR:
         str = get_string(s, k);
+        if (str != NULL && k->offset == OFF(cluster_url))
+            return clwire_url_redact(str, out, len);    /* no password */
         return snprintf(out, len, "%s", str ? str : "");
     case SET_BOOL:
         return snprintf(out, len, "%s", get_number(s, k) ? "yes" : "no");

@@ -36,7 +36,9 @@
 #include "msg.h"
 #include "proto.h"
 #include "sendlog.h"
-#include "worker.h"
+#include "feed.h"
+#include "session.h"
+#include "worker_int.h"
 #include "xmalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -179,13 +181,35 @@ struct rig {
     size_t             notice_limit;
 };
 
+/* Finish the client's long reply, if it has one, as a reader would. */
+static void
+drain_feed(struct client *c)
+{
+    while (c->feed != NULL && feed_fill(c->feed, c, SIZE_MAX))
+        ;
+    feed_free(c->feed);
+    c->feed = NULL;
+}
+
 /*
  * Check and drop everything the last command produced: the outbox
- * (broadcasts and private messages) and the sendlog (replies).
+ * (broadcasts and private messages), the client's replies (long ones
+ * made in full) and the sendlog.
  */
 static void
 collect(struct rig *r)
 {
+    struct client *c = r->c;
+
+    drain_feed(c);
+    for (size_t i = 0; i < c->rq_len; i++) {
+        struct msg *m = c->rq[(c->rq_head + i) & (c->rq_cap - 1)];
+        check_line(m, strncmp(m->data, "*** ", 4) == 0 ?
+                   r->notice_limit : r->relay_limit);
+        msg_unref(m);
+    }
+    c->rq_len = c->rq_head = 0;
+    c->rq_bytes = c->rq_off = 0;
     for (size_t i = 0; i < w.outbox.len; i++) {
         struct msg *m = w.outbox.v[i].msg;
         check_line(m, m->data[0] == '*' && m->data[1] == '*' ?
@@ -233,8 +257,7 @@ rig_init(struct rig *r, size_t max_line, const char *motd)
     r->c->user = hub_join(1, 0, &wel, &w.outbox);
     memcpy(r->c->nick, wel.nick, sizeof(r->c->nick));
     r->c->join_seq = wel.join_seq;
-    free(wel.history);
-    command_welcome(&w, r->c, wel.online);
+    command_welcome(&(struct session){ &w, r->c }, &wel);
     collect(r);
 }
 
@@ -260,7 +283,7 @@ run_line(struct rig *r, const char *line, size_t len)
     char *copy = xmalloc(len + 1);  /* exact size: ASan sees overreads */
 
     memcpy(copy, line, len + 1);
-    command_line(&w, r->c, copy, len);
+    command_line(&(struct session){ &w, r->c }, copy, len);
     free(copy);
     collect(r);
 }
