@@ -248,9 +248,9 @@ clnodes_expire(struct clnodes *t, int64_t now, int64_t timeout_ms,
         char reason[CLWIRE_NAME_MAX + 32];
         if (now - nd->heard_ms <= timeout_ms)
             continue;
-        log_warnx("node %s silent for %lld s: dropping its %zu users",
+        log_warnx("node %s silent for %lld s: dropping its %zu user%s",
                   nd->name, (long long)(now - nd->heard_ms) / 1000,
-                  nd->users.n);
+                  nd->users.n, nd->users.n == 1 ? "" : "s");
         snprintf(reason, sizeof(reason), "lost server %s", nd->name);
         drop_node(t, i--, reason, 1, batch, release, arg);
         dropped++;

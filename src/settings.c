@@ -257,6 +257,30 @@ bad_address(const char *value)
     return inet_pton(AF_INET6, v6, a) == 1 ? NULL : "an IPv6 address";
 }
 
+/* Add one listening address (the bind key); 0, or -1 with err set. */
+static int
+add_address(struct settings *s, const struct settings_key *k,
+            const char *value, char *err, size_t errlen)
+{
+    const char *what;
+
+    if (value[0] == '\0') {
+        snprintf(err, errlen, "%s: empty address", k->name);
+        return -1;
+    }
+    if ((what = bad_address(value)) != NULL) {
+        snprintf(err, errlen, "%s: '%s' is not %s", k->name, value, what);
+        return -1;
+    }
+    if (s->nbind >= CHATD_BIND_MAX) {
+        snprintf(err, errlen, "%s: at most %d addresses", k->name,
+                 CHATD_BIND_MAX);
+        return -1;
+    }
+    s->bind[s->nbind++] = value;
+    return 0;
+}
+
 /*
  * Set k to value in s.  String values are not copied: value must live as
  * long as s (argv, or a string from settings_keep()).  value NULL is a
@@ -268,7 +292,6 @@ int
 settings_set(struct settings *s, const struct settings_key *k,
              const char *value, char *err, size_t errlen)
 {
-    const char *what;
     long v;
     int b;
 
@@ -285,22 +308,7 @@ settings_set(struct settings *s, const struct settings_key *k,
         *(const char **)((char *)s + k->offset) = value;
         return 0;
     case SET_LIST:
-        if (value[0] == '\0') {
-            snprintf(err, errlen, "%s: empty address", k->name);
-            return -1;
-        }
-        if ((what = bad_address(value)) != NULL) {
-            snprintf(err, errlen, "%s: '%s' is not %s", k->name, value,
-                     what);
-            return -1;
-        }
-        if (s->nbind >= CHATD_BIND_MAX) {
-            snprintf(err, errlen, "%s: at most %d addresses", k->name,
-                     CHATD_BIND_MAX);
-            return -1;
-        }
-        s->bind[s->nbind++] = value;
-        return 0;
+        return add_address(s, k, value, err, errlen);
     case SET_BOOL:
         if ((b = value ? parse_bool(value) : 1) < 0) {
             snprintf(err, errlen, "%s: '%s' is not yes or no", k->name,
