@@ -85,13 +85,17 @@ worker_pool_conf(struct worker_conf *conf)
 void
 worker_pool_stop(void)
 {
+    /* Join them all first: a worker still stopping may yet append to
+     * another's mailbox, so none is freed before every thread is done. */
     for (int i = 0; i < pool.n; i++) {
-        struct worker *w = &pool.v[i];
         int rc;
-        if ((rc = pthread_join(w->thread, NULL)) != 0) {
+        if ((rc = pthread_join(pool.v[i].thread, NULL)) != 0) {
             errno = rc;
             fatal("pthread_join");
         }
+    }
+    for (int i = 0; i < pool.n; i++) {
+        struct worker *w = &pool.v[i];
         worker_conf_release(w->conf);
         workq_destroy(&w->q);
         sendlog_free(&w->log);
