@@ -22,6 +22,7 @@
 #include "client.h"
 #include "msg.h"
 #include "sendlog.h"
+#include "wrooms.h"
 #include "xmalloc.h"
 
 #define CLIENT_IOV 256          /* lines per writev() */
@@ -49,6 +50,7 @@ client_free(struct client *c)
     for (size_t i = 0; i < c->rq_len; i++)
         msg_unref(c->rq[(c->rq_head + i) & (c->rq_cap - 1)]);
     free(c->rq);
+    free(c->rooms);
     linebuf_free(&c->in);
     free(c);
 }
@@ -130,26 +132,83 @@ catch_up(struct client *c, struct sendlog *log)
     }
 }
 
-/* Is log entry e for c? */
+/* Is log entry e for c?  (Entry i; the one at the cursor, begun, is.) */
 static int
-relevant(const struct client *c, const struct sendlog_entry *e)
+relevant(const struct client *c, const struct sendlog_entry *e, uint64_t i)
 {
+    const struct wmember *m;
+
+    if (i == c->cur && c->off > 0)
+        return 1;
     if (e->to != 0)
         return e->to == c->id;
-    return e->seq >= c->join_seq && e->from != c->id;
+    if (e->from == c->id)
+        return 0;
+    if (e->room == 0)
+        return e->seq >= c->join_seq;
+    m = wrooms_member(c, e->room);
+    return m != NULL && m->join_seq <= e->seq;
+}
+
+/*
+ * Was c counted in entry i's pending (and owed) when it was logged?
+ * Everyone for a line to everyone, the recipient for a private one, the
+ * members from before it for a room's line (client_count()); a line
+ * being sent is its recipient's still.
+ */
+static int
+counted(const struct client *c, const struct sendlog_entry *e, uint64_t i)
+{
+    const struct wmember *m;
+
+    if (i == c->cur && c->off > 0)
+        return 1;
+    if (e->to != 0)
+        return e->to == c->id;
+    if (e->room == 0)
+        return 1;
+    m = wrooms_member(c, e->room);
+    return m != NULL && m->join_seq <= e->seq;
+}
+
+/* c must pass entry e before it can go: count it (the worker, as it
+ * logs e, for each client counted()). */
+void
+client_count(struct client *c, struct sendlog_entry *e)
+{
+    e->pending++;
+    c->owed += e->msg->len;
 }
 
 /* Move c's cursor past entry e, releasing c's hold on it. */
 static void
 pass(struct client *c, struct sendlog_entry *e)
 {
-    if (e->to == 0 || e->to == c->id) {
+    if (counted(c, e, c->cur)) {
         e->pending--;
-        if (e->to == c->id)
-            c->direct_bytes -= e->msg->len;
+        c->owed -= e->msg->len;
     }
     c->cur++;
     c->off = 0;
+}
+
+/*
+ * c leaves room `room` (joined at join_seq): release the room's lines it
+ * was counted for and has not begun to send; it will pass them without
+ * sending.  Call before the membership goes.
+ */
+void
+client_release_room(struct client *c, struct sendlog *log, uint32_t room,
+                    uint64_t join_seq)
+{
+    catch_up(c, log);
+    for (uint64_t i = c->cur + (c->off > 0); i < log->head; i++) {
+        struct sendlog_entry *e = sendlog_at(log, i);
+        if (e->to == 0 && e->room == room && join_seq <= e->seq) {
+            e->pending--;
+            c->owed -= e->msg->len;
+        }
+    }
 }
 
 /*
@@ -164,7 +223,7 @@ advance(struct client *c, struct sendlog *log, size_t n)
 
     while (c->cur < log->head) {
         struct sendlog_entry *e = sendlog_at(log, c->cur);
-        if (!relevant(c, e)) {
+        if (!relevant(c, e, c->cur)) {
             pass(c, e);
             continue;
         }
@@ -201,7 +260,7 @@ client_flush(struct client *c, struct sendlog *log, uint64_t *lines,
 
         for (uint64_t i = c->cur; i < log->head && niov < CLIENT_IOV; i++) {
             struct sendlog_entry *e = sendlog_at(log, i);
-            if (!relevant(c, e))
+            if (!relevant(c, e, i))
                 continue;
             iov[niov].iov_base = e->msg->data + off;
             iov[niov].iov_len = e->msg->len - off;
@@ -250,8 +309,7 @@ uint64_t
 client_backlog(struct client *c, struct sendlog *log)
 {
     catch_up(c, log);
-    return c->rq_bytes + log->bcum - sendlog_bcum_at(log, c->cur) +
-           c->direct_bytes - c->off;
+    return c->rq_bytes + c->owed - c->off;
 }
 
 /*

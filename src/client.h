@@ -15,6 +15,7 @@
 
 struct feed;
 struct hub_user;
+struct wmember;
 struct msg;
 struct sendlog;
 struct sendlog_entry;
@@ -38,7 +39,13 @@ struct client {
     uint64_t          cur;          /* next entry to send */
     uint32_t          off;          /* bytes of entry cur already sent */
     uint64_t          join_seq;     /* first broadcast it receives */
-    uint64_t          direct_bytes; /* private lines logged, not sent */
+    uint64_t          owed;         /* bytes of log lines counted for it
+                                       (its rooms', its private ones),
+                                       not passed yet */
+    uint64_t          stamp;        /* the last user news it was given */
+    struct wmember  **rooms;        /* its rooms, in join order */
+    size_t            nrooms, caprooms;
+    int               current;      /* index in rooms, or -1: none */
 
     /* Flood control: a token bucket. */
     double            tokens;
@@ -69,6 +76,9 @@ int      client_flush(struct client *c, struct sendlog *log,
 void     client_pass_all(struct client *c, struct sendlog *log);
 uint64_t client_backlog(struct client *c, struct sendlog *log);
 uint64_t client_pinned(struct client *c, struct sendlog *log);
+void     client_count(struct client *c, struct sendlog_entry *e);
+void     client_release_room(struct client *c, struct sendlog *log,
+                             uint32_t room, uint64_t join_seq);
 int      client_take_token(struct client *c, int64_t now_ms, long rate,
                            long burst);
 

@@ -16,8 +16,19 @@
 #include "proto.h"
 #include "xmalloc.h"
 
+/* Another node's user joined, left or was renamed: news for the default
+ * room (the only one that spans nodes), kept to announce-limit. */
 #define notice(batch, ...) \
-    mbox_vec_broadcast((batch), msg_notice(__VA_ARGS__), 0, 0, NULL)
+    push_news((batch), msg_notice(__VA_ARGS__))
+
+static void
+push_news(struct mbox_vec *batch, struct msg *m)
+{
+    struct mbox_entry e = { .kind = MBOX_BROADCAST, .msg = m,
+                            .room = MBOX_ROOM_DEFAULT, .announce = 1 };
+
+    mbox_vec_push(batch, &e);
+}
 
 /* An empty table for node self of run `run`. */
 void
@@ -176,11 +187,10 @@ apply(struct clnodes *t, struct clnode *nd, const struct clwire *m,
     case 'P':
     case 'A':
         if (clnodes_clean(t, m, CLWIRE_MAX) > 0)
-            mbox_vec_broadcast(batch, msg_format(m->type == 'P'
-                                                 ? PROTO_PUBLIC
-                                                 : PROTO_ACTION,
-                                                 m->nick, t->clean),
-                               0, 1, NULL);
+            mbox_vec_room(batch, msg_format(m->type == 'P'
+                                            ? PROTO_PUBLIC : PROTO_ACTION,
+                                            m->nick, t->clean),
+                          0, MBOX_ROOM_DEFAULT, 1, NULL);
         roster_add(&nd->users, m->nick);
         break;
     case 'J':

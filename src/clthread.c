@@ -74,7 +74,11 @@ may_warn(void)
 static void
 deliver_item(struct cl_item *it, struct mbox_vec *batch)
 {
-    mbox_vec_broadcast(batch, it->line, it->from, it->history, NULL);
+    struct mbox_entry e = { .kind = MBOX_BROADCAST, .msg = it->line,
+                            .from = it->from, .history = it->history,
+                            .room = it->room, .announce = it->announce };
+
+    mbox_vec_push(batch, &e);
     it->line = NULL;
     cl_item_free(it);
 }

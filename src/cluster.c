@@ -148,6 +148,8 @@ cluster_relay(struct mbox_vec *v)
             it->wire = e->wire;
             it->from = e->from;
             it->history = e->history;
+            it->room = e->room;
+            it->announce = e->announce;
             cl_enqueue_locked(it);
             taken++;
         } else {

@@ -56,6 +56,8 @@ struct cl_item {
     struct msg     *line;       /* BCAST: the line for local clients */
     uint64_t        from;       /* BCAST: sender, excluded */
     int             history;    /* BCAST */
+    uint32_t        room;       /* BCAST: its room (mbox.h) */
+    int             announce;   /* BCAST: a join or leave */
     uint64_t        client;     /* CLAIM */
     int             worker;     /* CLAIM */
     char            nick[PROTO_NICK_MAX + 1];

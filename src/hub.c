@@ -1,12 +1,19 @@
 /*
  * hub.c: the user registry and the ordering point of broadcasts.
  *
- * Ownership: everything in `hub` is guarded by hub.lock, except what is
- * fixed once the workers run (the mailbox pointers and the relay).  A
- * struct hub_user is created by hub_join() and freed by hub_leave(), both
- * called by the worker that owns the user's client, so that worker may
- * keep a pointer to it.  The mailboxes belong to their workers; the hub
- * only appends to them.
+ * Ownership: everything in `hub` (hub_int.h) is guarded by hub.lock,
+ * except what is fixed once the workers run (the mailbox pointers, the
+ * relay, the room limits).  A struct hub_user is created by hub_join()
+ * and freed by hub_leave(), both called by the worker that owns the
+ * user's client, so that worker may keep a pointer to it.  The mailboxes
+ * belong to their workers; the hub only appends to them.  Rooms
+ * (rooms.c) are the hub's too; hubroom.c does what users do with them.
+ *
+ * Rooms and order: a room's lines go only to the workers with members in
+ * it (each room counts its members per worker), in the one global order.
+ * News of a user (a leave, a new nickname) reaches each client that
+ * shares a room with them once: one entry per room, and the worker
+ * delivers consecutive entries of one message once per client.
  *
  * Global order: every broadcast is given its sequence number and appended
  * to every worker's mailbox while hub.lock is held, so each mailbox
@@ -30,39 +37,12 @@
 #include <string.h>
 
 #include "clwire.h"
-#include "hub.h"
+#include "hub_int.h"
 #include "log.h"
 #include "msg.h"
 #include "xmalloc.h"
 
-struct hub_user {
-    uint64_t          id;
-    uint64_t          order;                        /* join order */
-    int               worker;
-    char              nick[PROTO_NICK_MAX + 1];
-    struct hub_user  *hnext;                        /* by nick */
-    struct hub_user  *onext;                        /* by order */
-    struct hub_user  *prev, *next;                  /* join order */
-};
-
-static struct {
-    pthread_mutex_t    lock;
-    struct mbox      **mboxes;          /* fixed once the workers run */
-    int                nworkers;        /* fixed after init */
-    struct hub_relay   relay;           /* fixed once the workers run */
-    struct hub_user  **buckets;         /* lock: by folded nick */
-    struct hub_user  **obuckets;        /* lock: by join order */
-    size_t             nbuckets;        /* lock: of each */
-    size_t             count;           /* lock */
-    struct hub_user   *first, *last;    /* lock */
-    long               max_clients;     /* lock */
-    uint64_t           seq;             /* lock: next broadcast's number */
-    uint64_t           order;           /* lock: last join's number */
-    uint64_t           guest;           /* lock: last guest number */
-    struct msg       **hist;            /* lock: ring of public messages */
-    size_t             hist_cap, hist_len, hist_next;   /* lock */
-    int                stopping;        /* lock */
-} hub;
+struct hub_state hub;
 
 /* ------------------------------------------------------------------ */
 /* Setup                                                               */
@@ -71,6 +51,7 @@ static struct {
 void
 hub_init(int nworkers, long max_clients, long history)
 {
+    char err[256];
     int rc;
 
     memset(&hub, 0, sizeof(hub));
@@ -82,12 +63,13 @@ hub_init(int nworkers, long max_clients, long history)
     hub.mboxes = xcalloc((size_t)nworkers, sizeof(*hub.mboxes));
     hub.nbuckets = 1024;
     hub.buckets = xcalloc(hub.nbuckets, sizeof(*hub.buckets));
-    hub.obuckets = xcalloc(hub.nbuckets, sizeof(*hub.obuckets));
     hub.max_clients = max_clients;
+    hub.max_joins = HUB_MAX_JOINS;
+    hub.announce_limit = HUB_ANNOUNCE_LIMIT;
     hub.seq = 1;
-    hub.hist_cap = (size_t)history;
-    if (history > 0)
-        hub.hist = xcalloc((size_t)history, sizeof(struct msg *));
+    if (rooms_init(nworkers, history, HUB_MAX_ROOMS, HUB_DEFAULT_ROOM, NULL,
+                   err, sizeof(err)) < 0)
+        fatalx("%s", err);
 }
 
 /* Worker `worker` receives through mb.  Its thread, before it serves. */
@@ -107,13 +89,13 @@ hub_destroy(void)
 
     for (u = hub.first; u != NULL; u = next) {
         next = u->next;
+        while (u->nrooms > 0)
+            hub_drop_member(u, u->nrooms - 1);
+        free(u->rooms);
         free(u);
     }
-    for (size_t i = 0; i < hub.hist_cap; i++)
-        msg_unref(hub.hist[i]);
-    free(hub.hist);
+    rooms_destroy();
     free(hub.buckets);
-    free(hub.obuckets);
     free(hub.mboxes);
     pthread_mutex_destroy(&hub.lock);
     memset(&hub, 0, sizeof(hub));
@@ -140,14 +122,6 @@ hub_set_relay(const struct hub_relay *r)
 /* ------------------------------------------------------------------ */
 /* Registry (hub.lock held)                                            */
 /* ------------------------------------------------------------------ */
-
-static size_t
-order_slot(uint64_t order)
-{
-    return (size_t)(order * 0x9E3779B97F4A7C15ULL >> 20) &
-           (hub.nbuckets - 1);
-}
-
 static struct hub_user *
 find(const char *nick)
 {
@@ -158,17 +132,6 @@ find(const char *nick)
             return u;
     return NULL;
 }
-
-static struct hub_user *
-find_order(uint64_t order)
-{
-    for (struct hub_user *u = hub.obuckets[order_slot(order)]; u != NULL;
-         u = u->onext)
-        if (u->order == order)
-            return u;
-    return NULL;
-}
-
 static void
 hash_insert(struct hub_user *u)
 {
@@ -183,52 +146,21 @@ hash_remove(struct hub_user *u)
 {
     struct hub_user **pp =
         &hub.buckets[proto_nick_hash(u->nick) & (hub.nbuckets - 1)];
-
-    while (*pp != u)
-        pp = &(*pp)->hnext;
-    *pp = u->hnext;
-}
-
-static void
-order_insert(struct hub_user *u)
-{
-    size_t i = order_slot(u->order);
-
-    u->onext = hub.obuckets[i];
-    hub.obuckets[i] = u;
-}
-
-static void
-order_remove(struct hub_user *u)
-{
-    struct hub_user **pp = &hub.obuckets[order_slot(u->order)];
-
-    while (*pp != u)
-        pp = &(*pp)->onext;
-    *pp = u->onext;
-}
-
-/* Double both hash tables. */
+/* Double the nickname table. */
 static void
 rehash(void)
 {
     free(hub.buckets);
-    free(hub.obuckets);
     hub.nbuckets *= 2;
     hub.buckets = xcalloc(hub.nbuckets, sizeof(*hub.buckets));
-    hub.obuckets = xcalloc(hub.nbuckets, sizeof(*hub.obuckets));
-    for (struct hub_user *u = hub.first; u; u = u->next) {
+    for (struct hub_user *u = hub.first; u; u = u->next)
         hash_insert(u);
-        order_insert(u);
-    }
 }
 
 static void
 link_user(struct hub_user *u)
 {
-    u->order = ++hub.order;
     hash_insert(u);
-    order_insert(u);
     u->prev = hub.last;
     if (hub.last)
         hub.last->next = u;
@@ -243,7 +175,6 @@ static void
 unlink_user(struct hub_user *u)
 {
     hash_remove(u);
-    order_remove(u);
     if (u->prev)
         u->prev->next = u->next;
     else
@@ -277,35 +208,19 @@ guest_nick(char *nick)
 /* ------------------------------------------------------------------ */
 /* Users                                                               */
 /* ------------------------------------------------------------------ */
-
-/* Fill in w's references to the history ring; hub.lock held. */
-static void
-copy_history(struct hub_welcome *w)
-{
-    size_t first;
-
-    if (hub.hist_len == 0)
-        return;
-    w->history = xcalloc(hub.hist_len, sizeof(struct msg *));
-    first = (hub.hist_next + hub.hist_cap - hub.hist_len) % hub.hist_cap;
-    for (size_t i = 0; i < hub.hist_len; i++) {
-        struct msg *m = hub.hist[(first + i) % hub.hist_cap];
-        msg_ref(m, 1);
-        w->history[w->nhistory++] = m;
-    }
-}
-
 /*
- * Register client `id` of `worker` under a guest nickname and queue the
- * join notice for the others in outbox.  Fills in w (nickname, the
- * sequence number of the first broadcast the client must receive, and
- * references to the history).  Returns NULL when max-clients are already
- * connected or the server is stopping; w->refused then says which.
+ * Register client `id` of `worker` under a guest nickname, in the default
+ * room, and queue the join notice for the room in outbox.  Fills in w
+ * (nickname, the default room, the sequence number of the first broadcast
+ * the client must receive, and references to the room's history).
+ * Returns NULL when max-clients are already connected or the server is
+ * stopping; w->refused then says which.
  */
 struct hub_user *
 hub_join(uint64_t id, int worker, struct hub_welcome *w,
          struct mbox_vec *outbox)
 {
+    struct room *r = rooms_default();
     struct hub_user *u;
 
     memset(w, 0, sizeof(*w));
@@ -320,50 +235,59 @@ hub_join(uint64_t id, int worker, struct hub_welcome *w,
     u->worker = worker;
     guest_nick(u->nick);
     link_user(u);
+    hub_add_member(u, r);
     memcpy(w->nick, u->nick, sizeof(w->nick));
     w->join_seq = hub.seq;
     w->online = hub.count;
-    copy_history(w);
+    w->room = r->id;
+    memcpy(w->room_name, r->name, sizeof(w->room_name));
+    w->nhistory = rooms_history(r, &w->history);
     pthread_mutex_unlock(&hub.lock);
 
-    mbox_vec_broadcast(outbox, msg_notice("%s has joined", w->nick), id, 0,
-                       WIRE(clwire_join(id, w->nick)));
+    hub_announce(outbox, msg_notice("%s has joined", w->nick), id, r->id,
+                 WIRE(clwire_join(id, w->nick)));
     return u;
 }
 
 /*
- * Unregister u and free it; queue "*** nick has left (reason)" unless the
- * server is stopping.  Owner worker only.
+ * Unregister u and free it; queue "*** nick has left (reason)" for the
+ * rooms it shared with others, unless the server is stopping.  Owner
+ * worker only.
  */
 void
 hub_leave(struct hub_user *u, const char *reason, struct mbox_vec *outbox)
 {
+    struct hub_news news;
     int stopping;
 
     pthread_mutex_lock(&hub.lock);
     unlink_user(u);
     stopping = hub.stopping;
+    hub_collect_news(u, &news);
+    while (u->nrooms > 0)
+        hub_drop_member(u, u->nrooms - 1);
     pthread_mutex_unlock(&hub.lock);
 
     if (!stopping)
-        mbox_vec_broadcast(outbox,
-                           msg_notice("%s has left (%s)", u->nick, reason),
-                           u->id, 0,
-                           WIRE(clwire_leave(u->id, u->nick, reason)));
+        hub_user_news(u, &news,
+                      msg_notice("%s has left (%s)", u->nick, reason),
+                      WIRE(clwire_leave(u->id, u->nick, reason)), outbox);
+    free(u->rooms);
     free(u);
 }
 
 /*
  * Rename u to nick (already valid).  Returns 0 and copies the old name to
- * old (PROTO_NICK_MAX + 1 bytes) after queueing the notice for the others,
- * 1 when nick is u's name already (nothing done), or -1 with *why when
- * the name is taken.  Owner worker only.
+ * old (PROTO_NICK_MAX + 1 bytes) after queueing the notice for those who
+ * share a room with u, 1 when nick is u's name already (nothing done), or
+ * -1 with *why when the name is taken.  Owner worker only.
  */
 int
 hub_nick(struct hub_user *u, const char *nick, char *old,
          struct mbox_vec *outbox, const char **why)
 {
     struct hub_user *other;
+    struct hub_news news;
 
     pthread_mutex_lock(&hub.lock);
     other = find(nick);
@@ -380,25 +304,30 @@ hub_nick(struct hub_user *u, const char *nick, char *old,
     hash_remove(u);
     snprintf(u->nick, sizeof(u->nick), "%s", nick);
     hash_insert(u);
+    hub_collect_news(u, &news);
     pthread_mutex_unlock(&hub.lock);
 
-    mbox_vec_broadcast(outbox,
-                       msg_notice("%s is now known as %s", old, nick),
-                       u->id, 0, WIRE(clwire_rename(u->id, old, nick)));
+    hub_user_news(u, &news, msg_notice("%s is now known as %s", old, nick),
+                  WIRE(clwire_rename(u->id, old, nick)), outbox);
     return 0;
 }
 
 /*
- * Queue u's public line or action (text sanitized, not empty) for
- * everyone else, formatted once, and for the other nodes.  Owner worker.
- * No lock: u's nickname changes only on this thread.
+ * Queue u's public line or action (text sanitized, not empty) for the
+ * other members of room `room` (u's), formatted once, and in the default
+ * room for the other nodes.  Owner worker.  No lock: u's nickname changes
+ * only on this thread, and a room's name never does.
  */
 void
-hub_say(struct hub_user *u, enum proto_kind kind, const char *text,
-        struct mbox_vec *outbox)
+hub_say(struct hub_user *u, enum proto_kind kind, uint32_t room,
+        const char *prefix, const char *text, struct mbox_vec *outbox)
 {
-    mbox_vec_broadcast(outbox, msg_format(kind, u->nick, text), u->id, 1,
-                       WIRE(clwire_say(kind, u->id, u->nick, text)));
+    struct msg *wire = NULL;
+
+    if (prefix == NULL)
+        wire = WIRE(clwire_say(kind, u->id, u->nick, text));
+    mbox_vec_room(outbox, msg_format_in(prefix, kind, u->nick, text), u->id,
+                  room, 1, wire);
 }
 
 /* A fresh guest name for a user who must give up theirs.  Any thread. */
@@ -451,69 +380,28 @@ size_t
 hub_count(void)
 {
     size_t n;
-
-    pthread_mutex_lock(&hub.lock);
-    n = hub.count;
-    pthread_mutex_unlock(&hub.lock);
-    return n;
-}
-
-/* The first user who joined after `order`, or NULL; hub.lock held. */
-static struct hub_user *
-first_after(uint64_t order)
-{
-    struct hub_user *u = order ? find_order(order) : NULL;
-
-    if (order == 0)
-        return hub.first;
-    if (u != NULL)
-        return u->next;
-    /* That user has left: the list is in join order, so look for the
-     * first one who joined later. */
-    for (u = hub.first; u != NULL && u->order < order; u = u->next)
-        ;
-    return u;
-}
-
-/*
- * One page of the user list, for a /who reply produced as the client
- * reads it: call add with the nicknames of at most max users who joined
- * after *after (0: from the first), in join order, and move *after past
- * them.  Returns 1 while more users follow, else 0.  add runs with
- * hub.lock held and must not call back into the hub.  Users who join or
- * leave between pages may or may not be listed; nobody is listed twice.
- */
-int
-hub_who_page(uint64_t *after, size_t max,
-             void (*add)(void *arg, const char *nick), void *arg)
-{
-    struct hub_user *u;
-    size_t n = 0;
-
-    pthread_mutex_lock(&hub.lock);
-    for (u = first_after(*after); u != NULL && n < max; u = u->next, n++) {
-        add(arg, u->nick);
-        *after = u->order;
-    }
-    pthread_mutex_unlock(&hub.lock);
-    return u != NULL;
-}
-
 /* ------------------------------------------------------------------ */
 /* Publishing                                                          */
 /* ------------------------------------------------------------------ */
-
-static void
-remember(struct msg *m)
+/* Does worker w deliver entry e (room entries: members there)? */
+static int
+for_worker(const struct mbox_entry *e, int w)
 {
-    if (hub.hist_cap == 0)
-        return;
-    msg_unref(hub.hist[hub.hist_next]);
-    msg_ref(m, 1);
-    hub.hist[hub.hist_next] = m;
-    hub.hist_next = (hub.hist_next + 1) % hub.hist_cap;
-    if (hub.hist_len < hub.hist_cap)
-        hub.hist_len++;
+    struct room *r;
+
+    switch (e->kind) {
+    case MBOX_DIRECT:
+    case MBOX_CLAIM:
+        return e->worker == w;
+    case MBOX_BROADCAST:
+    case MBOX_USER:
+        if (e->room == 0)
+            return 1;
+        r = rooms_by_id(e->room);
+        return r != NULL && r->per_worker[w] > 0;
+    default:
+        return 1;
+    }
 }
 
 /* Append the entries of v meant for worker w to its mailbox. */
@@ -527,7 +415,7 @@ deliver(int w, const struct mbox_vec *v, int self)
     was_empty = mb->in.len == 0;
     for (size_t i = 0; i < v->len; i++) {
         const struct mbox_entry *e = &v->v[i];
-        if (e->kind == MBOX_DIRECT && e->worker != w)
+        if (!for_worker(e, w))
             continue;
         mbox_vec_push(&mb->in, e);
         any = 1;
@@ -535,22 +423,54 @@ deliver(int w, const struct mbox_vec *v, int self)
     mbox_unlock(mb, any && was_empty && w != self);
 }
 
+/*
+ * Number a broadcast or user entry and take one reference per worker
+ * that delivers it.  Returns 0, or -1 when nobody is to get it (a room
+ * that has gone, or a join or leave in a room over announce-limit); the
+ * caller drops it.
+ */
+static int
+number(struct mbox_entry *e)
+{
+    struct room *r = NULL;
+    unsigned n = 0;
+
+    if (e->room == MBOX_ROOM_DEFAULT)
+        e->room = rooms_default()->id;
+    if (e->room != 0 && ((r = rooms_by_id(e->room)) == NULL ||
+                         (e->announce && (long)r->count >
+                                         hub.announce_limit)))
+        return -1;
+    e->seq = hub.seq++;
+    if (e->history && r != NULL)
+        rooms_remember(r, e->msg);
+    for (int w = 0; w < hub.nworkers; w++)
+        n += r == NULL || r->per_worker[w] > 0;
+    if (n == 0)
+        return -1;
+    if (n > 1)
+        msg_ref(e->msg, n - 1);
+    return 0;
+}
+
 /* Number, remember and deliver v's entries; hub.lock held. */
 static void
 publish_locked(struct mbox_vec *outbox, int self)
 {
+    size_t j = 0;
+
     for (size_t i = 0; i < outbox->len; i++) {
         struct mbox_entry *e = &outbox->v[i];
         msg_unref(e->wire);         /* not relayed: this node only */
         e->wire = NULL;
-        if (e->kind != MBOX_BROADCAST)
+        if ((e->kind == MBOX_BROADCAST || e->kind == MBOX_USER) &&
+            number(e) < 0) {
+            msg_unref(e->msg);
             continue;
-        e->seq = hub.seq++;
-        if (e->history)
-            remember(e->msg);
-        if (hub.nworkers > 1)
-            msg_ref(e->msg, (unsigned)hub.nworkers - 1);
+        }
+        outbox->v[j++] = *e;
     }
+    outbox->len = j;
     for (int w = 0; w < hub.nworkers; w++)
         deliver(w, outbox, self);
     outbox->len = 0;

@@ -15,14 +15,51 @@
 
 struct hub_user;
 
+/* Room defaults (the keys default-room, max-rooms, max-joins,
+ * announce-limit). */
+#define HUB_DEFAULT_ROOM    "#lobby"
+#define HUB_MAX_ROOMS       1000
+#define HUB_MAX_JOINS       20
+#define HUB_JOINS_MAX       100         /* the most max-joins may be */
+#define HUB_ANNOUNCE_LIMIT  200
+
 /* What a joining client is told. */
 struct hub_welcome {
     char          nick[PROTO_NICK_MAX + 1];
+    uint32_t      room;         /* the default room, which it is in */
+    char          room_name[PROTO_ROOM_MAX + 1];
     uint64_t      join_seq;     /* first broadcast it receives */
     size_t        online;       /* users connected, itself included */
     struct msg  **history;      /* references, oldest first; caller frees */
     size_t        nhistory;
     const char   *refused;      /* why hub_join() said no: the error */
+};
+
+/* A room, as a client is told of it. */
+struct hub_joined {
+    uint32_t      room;
+    int           is_default;
+    char          name[PROTO_ROOM_MAX + 1];
+    char          topic[PROTO_TOPIC_MAX + 1];
+    size_t        members;
+    uint64_t      join_seq;     /* /join: first broadcast it receives */
+    struct msg  **history;      /* /join: references; caller frees */
+    size_t        nhistory;
+};
+
+/* The prefix of a room's lines: none for the default room. */
+#define HUB_PREFIX(j) ((j)->is_default ? NULL : (j)->name)
+
+/* The rooms a user's news goes to. */
+struct hub_news {
+    uint32_t      rooms[HUB_JOINS_MAX];
+    size_t        n;
+};
+
+struct hub_rooms_conf {
+    const char   *deflt;        /* default-room */
+    const char   *permanent;    /* rooms: space-separated, or NULL */
+    long          max_rooms, max_joins, announce_limit, history;
 };
 
 /* Setup and teardown: main thread (hub_attach(): worker_start()). */
@@ -31,6 +68,8 @@ void hub_attach(int worker, struct mbox *mb);
 void hub_destroy(void);
 void hub_set_limits(long max_clients);
 void hub_shutdown(void);
+int  hub_set_rooms(const struct hub_rooms_conf *c, char *err,
+                   size_t errlen);
 
 /* Users: the worker that owns the user's client. */
 struct hub_user *hub_join(uint64_t id, int worker, struct hub_welcome *w,
@@ -39,16 +78,31 @@ void hub_leave(struct hub_user *u, const char *reason,
                struct mbox_vec *outbox);
 int  hub_nick(struct hub_user *u, const char *nick, char *old,
               struct mbox_vec *outbox, const char **why);
-void hub_say(struct hub_user *u, enum proto_kind kind, const char *text,
-             struct mbox_vec *outbox);
+void hub_say(struct hub_user *u, enum proto_kind kind, uint32_t room,
+             const char *prefix, const char *text, struct mbox_vec *outbox);
+int  hub_room_join(struct hub_user *u, const char *name,
+                   struct hub_joined *j, struct mbox_vec *outbox,
+                   const char **why);
+int  hub_room_part(struct hub_user *u, uint32_t room, const char *reason,
+                   struct mbox_vec *outbox);
+int  hub_topic(struct hub_user *u, uint32_t room, const char *text,
+               struct hub_joined *j, struct mbox_vec *outbox);
+void hub_announce(struct mbox_vec *outbox, struct msg *m, uint64_t from,
+                  uint32_t room, struct msg *wire);
 void hub_publish(struct mbox_vec *outbox, int self);
 
 /* Lookups: any thread. */
 void   hub_guest_name(char *nick);
 int    hub_lookup(const char *nick, uint64_t *id, int *worker, char *real);
 size_t hub_count(void);
-int    hub_who_page(uint64_t *after, size_t max,
-                    void (*add)(void *arg, const char *nick), void *arg);
+int    hub_room_find(const char *name, struct hub_joined *j);
+int    hub_room_who_page(uint32_t room, uint64_t *after, size_t max,
+                         void (*add)(void *arg, const char *nick),
+                         void *arg);
+int    hub_rooms_page(uint32_t *after, size_t max,
+                      void (*add)(void *arg, const struct hub_joined *j),
+                      void *arg);
+size_t hub_rooms(void);
 
 /*
  * The cluster's interface to the hub (cluster.c only).  relay() takes

@@ -41,6 +41,18 @@ mbox_vec_broadcast(struct mbox_vec *vec, struct msg *m, uint64_t from,
     mbox_vec_push(vec, &e);
 }
 
+/* The same for the members of room `room` (an id, or
+ * MBOX_ROOM_DEFAULT). */
+void
+mbox_vec_room(struct mbox_vec *vec, struct msg *m, uint64_t from,
+              uint32_t room, int history, struct msg *wire)
+{
+    struct mbox_entry e = { .kind = MBOX_BROADCAST, .msg = m,
+                            .from = from, .history = history,
+                            .room = room, .wire = wire };
+    mbox_vec_push(vec, &e);
+}
+
 /* Queue m (one reference, given away) for client `to` of `worker`. */
 void
 mbox_vec_direct(struct mbox_vec *vec, struct msg *m, uint64_t to,

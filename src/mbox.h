@@ -16,8 +16,16 @@
 struct msg;
 struct worker_conf;
 
+/* An entry's room: 0 is every client; MBOX_ROOM_DEFAULT is the default
+ * room, whatever its id (the cluster does not know it). */
+#define MBOX_ROOM_DEFAULT UINT32_MAX
+
 enum mbox_kind {
-    MBOX_BROADCAST,     /* msg to every client but `from`, seq >= join */
+    MBOX_BROADCAST,     /* msg to the members of `room` (0: everyone) but
+                           `from`, from their join on */
+    MBOX_USER,          /* news of user `from` (left, renamed) for the
+                           members of `room`: consecutive entries with
+                           one msg reach each client once */
     MBOX_DIRECT,        /* msg to client `to` only */
     MBOX_STOP,          /* shut down: flush and close every client */
     MBOX_CONF,          /* switch to conf (SIGHUP) */
@@ -32,6 +40,9 @@ struct mbox_entry {
     uint64_t       to;          /* recipient of a direct message */
     int            worker;      /* recipient's worker (direct; hub use) */
     int            history;     /* broadcast: keep in the history ring */
+    uint32_t       room;        /* broadcast, user: the room's id */
+    int            announce;    /* broadcast: a join or leave, dropped
+                                   in a room over announce-limit */
     struct worker_conf *conf;   /* MBOX_CONF: one reference, given away */
     int            result;      /* claim: a CLUSTER_CLAIM_* code; msg
                                    holds the nickname, NUL included */
@@ -53,6 +64,8 @@ struct mbox {
 void mbox_vec_push(struct mbox_vec *vec, const struct mbox_entry *e);
 void mbox_vec_broadcast(struct mbox_vec *vec, struct msg *m, uint64_t from,
                         int history, struct msg *wire);
+void mbox_vec_room(struct mbox_vec *vec, struct msg *m, uint64_t from,
+                   uint32_t room, int history, struct msg *wire);
 void mbox_vec_direct(struct mbox_vec *vec, struct msg *m, uint64_t to,
                      int worker);
 void mbox_vec_free(struct mbox_vec *vec);

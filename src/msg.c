@@ -53,6 +53,44 @@ msg_notice(const char *fmt, ...)
     return msg_format(PROTO_NOTICE, NULL, text);
 }
 
+/* Like msg_format(), the line started with "ROOM " when prefix (a room
+ * name) is not NULL. */
+struct msg *
+msg_format_in(const char *prefix, enum proto_kind kind, const char *nick,
+              const char *text)
+{
+    size_t cap = strlen(text) + PROTO_PREFIX_MAX + PROTO_ROOM_MAX + 3;
+    char stackbuf[4096];
+    char *buf = cap <= sizeof(stackbuf) ? stackbuf : xmalloc(cap);
+    size_t n = 0;
+    struct msg *m;
+
+    if (prefix == NULL) {
+        if (buf != stackbuf)
+            free(buf);
+        return msg_format(kind, nick, text);
+    }
+    n = (size_t)snprintf(buf, cap, "%s ", prefix);
+    n += proto_format(buf + n, cap - n, kind, nick ? nick : "", text);
+    m = msg_new(buf, n);
+    if (buf != stackbuf)
+        free(buf);
+    return m;
+}
+
+/* A notice, like msg_notice(), in room prefix (NULL: the default). */
+struct msg *
+msg_notice_in(const char *prefix, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    return msg_format_in(prefix, PROTO_NOTICE, NULL, text);
+}
+
 /* Take n more references. */
 void
 msg_ref(struct msg *m, unsigned n)

@@ -23,6 +23,10 @@ struct msg *msg_format(enum proto_kind kind, const char *nick,
                        const char *text);
 struct msg *msg_notice(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+struct msg *msg_format_in(const char *prefix, enum proto_kind kind,
+                          const char *nick, const char *text);
+struct msg *msg_notice_in(const char *prefix, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void        msg_ref(struct msg *m, unsigned n);
 void        msg_unref(struct msg *m);
 

@@ -195,6 +195,54 @@ proto_nick_equal(const char *a, const char *b)
 }
 
 /* ------------------------------------------------------------------ */
+/* Room names                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Nonzero when name is '#' and 1-32 of A-Z a-z 0-9 _ -.  Otherwise *why
+ * (if not NULL) says what is wrong, for an error line.
+ */
+int
+proto_room_valid(const char *name, const char **why)
+{
+    size_t n = strlen(name);
+    const char *dummy;
+
+    if (why == NULL)
+        why = &dummy;
+    if (name[0] != '#') {
+        *why = "a room name starts with #";
+        return 0;
+    }
+    if (n < 2 || n > PROTO_ROOM_MAX) {
+        *why = "a room name is # and 1-32 of A-Z a-z 0-9 _ -";
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+            *why = "a room name is # and 1-32 of A-Z a-z 0-9 _ -";
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ASCII lower-case copy of a room name (PROTO_ROOM_MAX + 1 bytes). */
+void
+proto_room_fold(const char *name, char *out)
+{
+    size_t i;
+
+    for (i = 0; name[i] != '\0' && i < PROTO_ROOM_MAX; i++) {
+        char c = name[i];
+        out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    out[i] = '\0';
+}
+
+/* ------------------------------------------------------------------ */
 /* Parsing                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -269,6 +317,47 @@ parse_me(char *args, struct proto_cmd *cmd)
     cmd->text = args;
 }
 
+/* /join #room */
+static void
+parse_join(char *args, struct proto_cmd *cmd)
+{
+    char *rest = split_word(args);
+
+    if (*args == '\0' || *rest != '\0') {
+        bad(cmd, "usage: /join #room");
+        return;
+    }
+    cmd->type = PROTO_JOIN;
+    cmd->arg = args;
+}
+
+/* /part [#room] [reason] */
+static void
+parse_part(char *args, struct proto_cmd *cmd)
+{
+    cmd->type = PROTO_PART;
+    if (args[0] == '#') {
+        cmd->arg = args;
+        cmd->text = split_word(args);
+    } else {
+        cmd->text = args;
+    }
+}
+
+/* /who [#room] */
+static void
+parse_who(char *args, struct proto_cmd *cmd)
+{
+    char *rest = split_word(args);
+
+    if (*rest != '\0' || (*args != '\0' && *args != '#')) {
+        bad(cmd, "usage: /who [#room]");
+        return;
+    }
+    cmd->type = PROTO_WHO;
+    cmd->arg = *args != '\0' ? args : NULL;
+}
+
 static void
 parse_noargs(char *args, struct proto_cmd *cmd, enum proto_cmd_type type,
              const char *usage)
@@ -306,7 +395,17 @@ proto_parse(char *line, struct proto_cmd *cmd)
     else if (strcasecmp(name, "me") == 0)
         parse_me(args, cmd);
     else if (strcasecmp(name, "who") == 0)
-        parse_noargs(args, cmd, PROTO_WHO, "usage: /who");
+        parse_who(args, cmd);
+    else if (strcasecmp(name, "join") == 0)
+        parse_join(args, cmd);
+    else if (strcasecmp(name, "part") == 0)
+        parse_part(args, cmd);
+    else if (strcasecmp(name, "rooms") == 0)
+        parse_noargs(args, cmd, PROTO_ROOMS, "usage: /rooms");
+    else if (strcasecmp(name, "topic") == 0) {
+        cmd->type = PROTO_TOPIC;
+        cmd->text = args;
+    }
     else if (strcasecmp(name, "help") == 0)
         parse_noargs(args, cmd, PROTO_HELP, "usage: /help");
     else if (strcasecmp(name, "quit") == 0) {
@@ -369,9 +468,13 @@ static const char *const help_lines[] = {
     "commands:",
     "  text             say text to everyone (//text says /text)",
     "  /nick NAME       change your nickname (1-24 of A-Z a-z 0-9 _ -)",
-    "  /who             list who is connected",
+    "  /who [#room]     list who is in the room (the current one)",
     "  /msg NAME text   private message to NAME",
     "  /me text         action",
+    "  /join #room      join a room (made if new) and talk there",
+    "  /part [#room] [reason]  leave a room (the current one)",
+    "  /rooms           list the rooms",
+    "  /topic [text]    show or set the current room's topic",
     "  /quit [reason]   leave",
     "  /help            this list",
     NULL

@@ -10,17 +10,23 @@
 
 #define PROTO_NICK_MAX 24       /* longest nickname, bytes */
 #define PROTO_PREFIX_MAX 64     /* longest prefix proto_format() adds */
+#define PROTO_ROOM_MAX 33       /* longest room name: '#' and 32 */
+#define PROTO_TOPIC_MAX 300     /* longest topic, bytes (sanitized) */
 
 /* What a client line asks for. */
 enum proto_cmd_type {
     PROTO_EMPTY = 0,    /* nothing to do: an empty line */
     PROTO_SAY,          /* text (also //text) */
     PROTO_NICK,         /* arg: new nickname */
-    PROTO_WHO,
+    PROTO_WHO,          /* arg: room or NULL (current) */
     PROTO_MSG,          /* arg: target nickname, text */
     PROTO_ME,           /* text */
     PROTO_QUIT,         /* text: reason, may be empty */
     PROTO_HELP,
+    PROTO_JOIN,         /* arg: room */
+    PROTO_PART,         /* arg: room or NULL (current); text: reason */
+    PROTO_ROOMS,
+    PROTO_TOPIC,        /* text: new topic, or "" to show it */
     PROTO_BAD           /* text: what is wrong, for "*** error: " */
 };
 
@@ -51,6 +57,8 @@ int    proto_guest_name(const char *nick);
 void   proto_parse(char *line, struct proto_cmd *cmd);
 size_t proto_format(char *out, size_t cap, enum proto_kind kind,
                     const char *nick, const char *text);
+int    proto_room_valid(const char *name, const char **why);
+void   proto_room_fold(const char *name, char *out);
 const char *const *proto_help_lines(void);
 
 #endif

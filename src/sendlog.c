@@ -41,28 +41,30 @@ grow(struct sendlog *log)
 }
 
 /*
- * Append m (its reference passes to the log).  A broadcast has to < 1 and
- * counts towards the clients' backlog via bcum; `pending` is how many
- * clients must pass the entry before it can go.
+ * Append m (its reference passes to the log) and return the entry.  A
+ * broadcast has to 0 and its room (0: everyone).  The caller counts the
+ * clients that must pass the entry before it can go (client_count()),
+ * in entry->pending.
  */
-void
+struct sendlog_entry *
 sendlog_append(struct sendlog *log, struct msg *m, uint64_t seq,
-               uint64_t from, uint64_t to, uint32_t pending)
+               uint64_t from, uint64_t to, uint32_t room)
 {
+    struct sendlog_entry *e;
+
     if (log->head - log->tail == log->cap)
         grow(log);
-    struct sendlog_entry *e = sendlog_at(log, log->head);
+    e = sendlog_at(log, log->head);
     e->msg = m;
     e->seq = seq;
     e->from = from;
     e->to = to;
-    e->bcum = log->bcum;
+    e->room = room;
     e->acum = log->acum;
-    e->pending = pending;
-    if (to == 0)
-        log->bcum += m->len;
+    e->pending = 0;
     log->acum += m->len;
     log->head++;
+    return e;
 }
 
 /* Drop entries from the tail that nobody has left to pass; count them. */

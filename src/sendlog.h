@@ -20,7 +20,7 @@ struct sendlog_entry {
     uint64_t    seq;            /* broadcast: global order; direct: 0 */
     uint64_t    from;           /* broadcast: sender, excluded */
     uint64_t    to;             /* direct: recipient; broadcast: 0 */
-    uint64_t    bcum;           /* broadcast bytes logged before it */
+    uint32_t    room;           /* broadcast: its room; 0: everyone */
     uint64_t    acum;           /* bytes of all kinds logged before it */
     uint32_t    pending;        /* clients still to pass it */
 };
@@ -30,14 +30,14 @@ struct sendlog {
     size_t                cap;          /* power of two */
     uint64_t              tail;         /* oldest entry kept */
     uint64_t              head;         /* index of the next entry */
-    uint64_t              bcum;         /* broadcast bytes ever logged */
     uint64_t              acum;         /* all bytes ever logged */
 };
 
 void sendlog_init(struct sendlog *log);
 void sendlog_free(struct sendlog *log);
-void sendlog_append(struct sendlog *log, struct msg *m, uint64_t seq,
-                    uint64_t from, uint64_t to, uint32_t pending);
+struct sendlog_entry *sendlog_append(struct sendlog *log, struct msg *m,
+                                     uint64_t seq, uint64_t from,
+                                     uint64_t to, uint32_t room);
 size_t sendlog_trim(struct sendlog *log);
 
 /* Entry i (tail <= i < head).  Inline: on every recipient's hot path. */
@@ -45,13 +45,6 @@ static inline struct sendlog_entry *
 sendlog_at(struct sendlog *log, uint64_t i)
 {
     return &log->ring[i & (log->cap - 1)];
-}
-
-/* Broadcast bytes logged before entry i (i may be head). */
-static inline uint64_t
-sendlog_bcum_at(struct sendlog *log, uint64_t i)
-{
-    return i < log->head ? sendlog_at(log, i)->bcum : log->bcum;
 }
 
 /* All bytes logged before entry i (i may be head). */
