@@ -607,6 +607,7 @@ start_serving(struct chatd *d)
         }
     }
     worker_pool_start(s->workers, d->conf);
+    cluster_run();
     listener_start();
     log_info("%s ready: %d workers, max-clients %ld", PACKAGE_STRING,
              s->workers, s->max_clients);

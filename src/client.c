@@ -253,20 +253,27 @@ client_flush(struct client *c, struct sendlog *log, uint64_t *lines,
 
     catch_up(c, log);
     while (!c->blocked) {
-        size_t total = 0;
-        size_t niov = gather_replies(c, iov, CLIENT_IOV, &total);
-        uint32_t off = c->off;
-        uint64_t done = 0;
+        size_t total = 0, niov = 0, begun = 0, left;
+        uint64_t i = c->cur, done = 0;
 
-        for (uint64_t i = c->cur; i < log->head && niov < CLIENT_IOV; i++) {
+        /* A log line begun goes out first: no reply may land inside it. */
+        if (c->off > 0) {
+            struct sendlog_entry *e = sendlog_at(log, c->cur);
+            iov[0].iov_base = e->msg->data + c->off;
+            iov[0].iov_len = begun = e->msg->len - c->off;
+            total = begun;
+            niov = 1;
+            i++;
+        }
+        niov += gather_replies(c, iov + niov, CLIENT_IOV - niov, &total);
+        for (; i < log->head && niov < CLIENT_IOV; i++) {
             struct sendlog_entry *e = sendlog_at(log, i);
             if (!relevant(c, e, i))
                 continue;
-            iov[niov].iov_base = e->msg->data + off;
-            iov[niov].iov_len = e->msg->len - off;
+            iov[niov].iov_base = e->msg->data;
+            iov[niov].iov_len = e->msg->len;
             total += iov[niov].iov_len;
             niov++;
-            off = 0;
         }
         if (niov == 0) {
             advance(c, log, 0);         /* pass what is not for c */
@@ -283,8 +290,17 @@ client_flush(struct client *c, struct sendlog *log, uint64_t *lines,
             return -1;
         }
         *bytes += (uint64_t)n;
-        *lines += advance(c, log, advance_replies(c, (size_t)n, &done));
-        *lines += done;
+        left = (size_t)n;
+        if (begun > 0 && left < begun) {
+            c->off += (uint32_t)left;
+            left = 0;
+        } else if (begun > 0) {
+            left -= begun;
+            pass(c, sendlog_at(log, c->cur));
+            done++;
+        }
+        left = advance_replies(c, left, &done);
+        *lines += advance(c, log, left) + done;
         if ((size_t)n < total)
             c->blocked = 1;
     }

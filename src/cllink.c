@@ -194,13 +194,6 @@ cllink_eval(struct cllink *l, const char *script, const char *key,
                               arg1, arg2) == REDIS_OK ? 0 : -1;
 }
 
-int
-cllink_incrby(struct cllink *l, const char *key, long long n)
-{
-    return redisAppendCommand(l->pub, "INCRBY %s %lld", key, n) == REDIS_OK
-           ? 0 : -1;
-}
-
 /* Pipeline: the next reply, in order.  0, or -1 on a context error. */
 int
 cllink_reply(struct cllink *l, struct cllink_reply *out)

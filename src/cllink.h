@@ -48,7 +48,6 @@ int  cllink_read(struct cllink *l, cllink_message_fn *fn, void *arg,
 int  cllink_publish(struct cllink *l, const char *data, size_t len);
 int  cllink_eval(struct cllink *l, const char *script, const char *key,
                  const char *arg1, const char *arg2);
-int  cllink_incrby(struct cllink *l, const char *key, long long n);
 int  cllink_reply(struct cllink *l, struct cllink_reply *r);
 const char *cllink_error(const struct cllink *l);
 int  cllink_append_claim_node(struct cllink *l, const char *key,

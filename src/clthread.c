@@ -39,6 +39,13 @@
 #include "wakeup.h"
 
 /* Set the key to the node unless another node has it: 1, else 0. */
+/* Raise the guest counter to at least ARGV[1] (a number this node holds:
+ * Redis may have restarted without its data), then take a block. */
+static const char guests_lua[] =
+    "local v = tonumber(redis.call('GET', KEYS[1]) or '0') "
+    "if v < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end "
+    "return redis.call('INCRBY', KEYS[1], ARGV[2])";
+
 static const char claim_lua[] =
     "local v = redis.call('GET', KEYS[1]) "
     "if v == false or v == ARGV[1] then "
@@ -222,6 +229,7 @@ link_up(int64_t now, struct mbox_vec *batch)
              cl.node);
     if (atomic_exchange(&cl.told_down, 0))
         notice(batch, "%s", CLUSTER_BACK_TEXT);
+    cl_guests_link_up();
 }
 
 /* Our name is another run's: stay out, say so every 30 s, retry. */
@@ -303,7 +311,7 @@ remote_has(const char *nick)
 static int
 append_item(struct cl_item *it)
 {
-    char run[24];
+    char run[24], block[16];
     int rc = 0;
 
     switch (it->kind) {
@@ -333,7 +341,10 @@ append_item(struct cl_item *it)
         rc = cllink_eval(&cl.redis, release_lua, cl.nodekey, run, "0");
         break;
     case ITEM_GUESTS:
-        rc = cllink_incrby(&cl.redis, cl.guestkey, CL_GUEST_BLOCK);
+        snprintf(run, sizeof(run), "%llu",
+                 (unsigned long long)cl_guests_floor());
+        snprintf(block, sizeof(block), "%d", CL_GUEST_BLOCK);
+        rc = cllink_eval(&cl.redis, guests_lua, cl.guestkey, run, block);
         break;
     }
     it->sent = rc == 0;

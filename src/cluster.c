@@ -183,6 +183,23 @@ cl_guests_got_locked(long long end)
     }
 }
 
+/*
+ * The highest guest number this node holds from Redis, so that a Redis
+ * that lost its data (restarted without it) never hands it out again:
+ * the next block is asked for above it.  Cluster thread.
+ */
+uint64_t
+cl_guests_floor(void)
+{
+    uint64_t end;
+
+    pthread_mutex_lock(&cl.lock);
+    end = cl.guests.spare_end > cl.guests.end ? cl.guests.spare_end
+                                              : cl.guests.end;
+    pthread_mutex_unlock(&cl.lock);
+    return end;
+}
+
 /* Ask for the next block unless one is coming or the link is down. */
 static void
 guests_ask_locked(void)
@@ -191,6 +208,19 @@ guests_ask_locked(void)
         return;
     cl.guests.asked = 1;
     cl_enqueue_locked(cl_item_new(ITEM_GUESTS));
+}
+
+/*
+ * The link is (back) up: ask for a block at once, which also raises
+ * Redis's counter above what this node holds.  Cluster thread.
+ */
+void
+cl_guests_link_up(void)
+{
+    pthread_mutex_lock(&cl.lock);
+    cl.guests.asked = 0;
+    guests_ask_locked();
+    pthread_mutex_unlock(&cl.lock);
 }
 
 /* The next guest number (see CL_GUEST_LOCAL when none); cl.lock held. */
@@ -638,7 +668,8 @@ first_try(char *err, size_t errlen)
 }
 
 /*
- * Start the cluster thread (conf checked by cluster_check_conf()).  Main
+ * Join the cluster (conf checked by cluster_check_conf()): claim the node
+ * name, set the hub's relay; cluster_run() starts the thread.  Main
  * thread, after hub_init() and before the workers start.  Returns 0, or
  * -1 with err set when another running node has this node's name (chatd
  * exits 2).  Redis out of reach is no error: the link comes up in the
@@ -647,8 +678,6 @@ first_try(char *err, size_t errlen)
 int
 cluster_start(const struct cluster_conf *conf, char *err, size_t errlen)
 {
-    int rc;
-
     setup(conf);
     log_info("cluster: node %s, %s, channel %s", cl.node, cl.where,
              conf->channel);
@@ -657,11 +686,24 @@ cluster_start(const struct cluster_conf *conf, char *err, size_t errlen)
     cl.enabled = 1;
     hub_set_relay(&(struct hub_relay){ .relay = cluster_relay,
                                        .guest = cluster_guest });
+    return 0;
+}
+
+/*
+ * Start the cluster thread.  Main thread, once the workers run (the
+ * thread delivers to their mailboxes from its first message on).
+ */
+void
+cluster_run(void)
+{
+    int rc;
+
+    if (!cl.enabled)
+        return;
     if ((rc = pthread_create(&cl.thread, NULL, cl_thread_main, NULL)) != 0) {
         errno = rc;
         fatal("pthread_create");
     }
-    return 0;
 }
 
 /*

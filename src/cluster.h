@@ -1,8 +1,8 @@
 /*
- * cluster.h: scale-out through Redis pub/sub (cluster.c, clthread.c).  One cluster
- * thread owns the Redis link; workers and the hub call the functions
- * below, which never block on the network.  cluster_start() and
- * cluster_stop(): main thread only.
+ * cluster.h: scale-out through Redis pub/sub (cluster.c, clthread.c).
+ * One cluster thread owns the Redis link; workers and the hub call the
+ * functions below, which never block on the network.  cluster_start(),
+ * cluster_run() and cluster_stop(): main thread only.
  */
 #ifndef CHATD_CLUSTER_H
 #define CHATD_CLUSTER_H
@@ -40,6 +40,7 @@ int    cluster_check_conf(const struct cluster_conf *conf, char *err,
                           size_t errlen);
 int    cluster_start(const struct cluster_conf *conf, char *err,
                      size_t errlen);
+void   cluster_run(void);
 void   cluster_stop(void);
 int    cluster_enabled(void);
 int    cluster_link_up(void);

@@ -26,6 +26,7 @@ cluster_start(const struct cluster_conf *conf, char *err, size_t errlen)
 }
 
 
+void cluster_run(void) { }
 void cluster_stop(void) { }
 int cluster_enabled(void) { return 0; }
 int cluster_link_up(void) { return 0; }

@@ -134,11 +134,27 @@ throttle(struct worker *w, struct client *c)
     w->throttled = c;
 }
 
-/* May c run its next line now? */
-static int
-can_run(const struct client *c)
+/* Bytes of replies below which a feed tops up, and above which a client's
+ * next lines wait: its own replies never build up past this. */
+static size_t
+reply_low(const struct worker *w)
 {
-    return !c->closing && !c->claiming && c->feed == NULL;
+    size_t low = (size_t)w->conf->sendq / 4;
+
+    return low < WORKER_FEED_LOW ? low : WORKER_FEED_LOW;
+}
+
+/*
+ * May c run its next line now?  Not while it is closing, waiting for the
+ * cluster or a long reply, or has many replies unread (its lines wait and
+ * TCP pushes back: nobody is cut for its own replies), nor once the
+ * server is stopping.
+ */
+static int
+can_run(const struct worker *w, const struct client *c)
+{
+    return !c->closing && !c->claiming && c->feed == NULL &&
+           !w->stopping && c->rq_bytes < reply_low(w);
 }
 
 /* ------------------------------------------------------------------ */
@@ -150,12 +166,9 @@ can_run(const struct client *c)
 static void
 feed_step(struct worker *w, struct client *c)
 {
-    size_t low = (size_t)w->conf->sendq / 4;
-
     if (c->feed == NULL)
         return;
-    if (feed_fill(c->feed, c, low < WORKER_FEED_LOW ? low
-                                                    : WORKER_FEED_LOW))
+    if (feed_fill(c->feed, c, reply_low(w)))
         return;
     feed_free(c->feed);
     c->feed = NULL;
@@ -191,6 +204,11 @@ flush_client(struct worker *w, struct client *c)
         counter_add(&w->stats.slow, 1);
         worker_close_client(w, c, "too slow: send queue full");
         return;
+    }
+    /* Its replies drained: it may read its next lines again. */
+    if (!c->reading && !c->throttled && can_run(w, c)) {
+        c->wake_ms = 0;
+        throttle(w, c);
     }
     update_events(w, c);
 }
@@ -300,7 +318,7 @@ run_lines(struct worker *w, struct client *c, int64_t now)
     char *line;
     size_t len;
 
-    while (can_run(c) && linebuf_has_line(&c->in)) {
+    while (can_run(w, c) && linebuf_has_line(&c->in)) {
         if (!client_take_token(c, now, w->conf->rate, w->conf->burst)) {
             throttle(w, c);
             break;
@@ -319,7 +337,7 @@ run_lines(struct worker *w, struct client *c, int64_t now)
     }
     if (!linebuf_has_line(&c->in))
         linebuf_next(&c->in, &line, &len);      /* frees an empty buffer */
-    c->reading = can_run(c) && !c->throttled && !w->stopping &&
+    c->reading = can_run(w, c) && !c->throttled &&
                  !linebuf_has_line(&c->in);
     update_events(w, c);
 }

@@ -917,6 +917,41 @@ START_TEST(test_guests_unique_across_nodes)
 END_TEST
 
 /*
+ * A Redis restarted without its data does not hand out guest numbers a
+ * node still holds: the nodes raise its counter when they reconnect, so
+ * a node that starts afterwards gets numbers of its own (found in
+ * review: it got the first block again).
+ */
+START_TEST(test_guests_after_redis_restart)
+{
+    struct hconn *a, *b, *c;
+    char na[32], nc[32];
+    int port = rds.port;
+
+    ck_assert_ptr_nonnull(a = hconn_join(node[0].port, na, sizeof(na)));
+    ck_assert_ptr_nonnull(b = hconn_join(node[1].port, NULL, 0));
+    hredis_stop(&rds);
+    expect(a, "*** cluster link down");
+    ck_assert_int_eq(hredis_start(&rds, redis_bin, port), 0);
+    expect(a, "*** cluster link is back");
+    expect(b, "*** cluster link is back");
+    /* Through the channel after n1's request to raise the counter. */
+    hconn_send(a, "after the restart\n");
+    expect(b, "after the restart");
+    node_start(2);
+    ck_assert_ptr_nonnull(c = hconn_join(node[2].port, nc, sizeof(nc)));
+    ck_assert_msg(strcmp(na, nc) != 0, "%s on n1 and on n3", na);
+    ck_assert_msg(strtoull(nc + 5, NULL, 10) > strtoull(na + 5, NULL, 10),
+                  "n3's %s is not above n1's %s", nc, na);
+    hconn_close(a);
+    hconn_close(b);
+    hconn_close(c);
+    ck_assert_int_eq(hserver_stop(&node[2]), 0);
+    hredis_stop(&rds);      /* started by this forked test: its log too */
+}
+END_TEST
+
+/*
  * A node that never reached Redis names its guests from a range no block
  * from Redis ever uses (above 2^40), so they cannot clash with guests
  * numbered by the cluster once it joins.
@@ -1083,6 +1118,8 @@ cluster_suite(int with_redis)
     fixture_case(s, "Down", up2, test_who_while_down, NULL);
     fixture_case(s, "Reconnect", up2, test_reconnecting_means_it, NULL);
     fixture_case(s, "Guests", up3, test_guests_unique_across_nodes, NULL);
+    fixture_case(s, "GuestsRestart", up2, test_guests_after_redis_restart,
+                 NULL);
     fixture_case(s, "Auth", up_auth, test_auth, NULL);
 
     tc = tcase_create("NodeDeath");

@@ -466,6 +466,57 @@ START_TEST(test_replies_go_first)
 }
 END_TEST
 
+/*
+ * A log line begun (its socket filled part-way through it) is finished
+ * before any reply queued later: a reply never lands inside another
+ * user's line (found in review).
+ */
+START_TEST(test_reply_never_inside_a_line)
+{
+    int small = 4096;
+    char line[1001], buf[8192], *all = malloc(1 << 21);
+    size_t got = 0;
+    ssize_t r;
+
+    setsockopt(ca->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    memset(line, 'x', 999);
+    line[999] = '\n';
+    line[1000] = '\0';
+    for (int i = 0; i < 1000; i++)
+        bcast(line, (uint64_t)i + 1, 77);
+    flush(ca);
+    ck_assert(ca->blocked);
+    ck_assert_uint_gt(ca->off, 0);      /* stopped inside a line */
+    client_reply(ca, text("*** error: reply\n"));
+    while (ca->rq_len > 0 || ca->cur < slog.head) {
+        while ((r = read(peer_a, buf, sizeof(buf))) > 0) {
+            ck_assert_uint_lt(got + (size_t)r, 1 << 21);
+            memcpy(all + got, buf, (size_t)r);
+            got += (size_t)r;
+        }
+        ca->blocked = 0;
+        flush(ca);
+    }
+    while ((r = read(peer_a, buf, sizeof(buf))) > 0) {
+        memcpy(all + got, buf, (size_t)r);
+        got += (size_t)r;
+    }
+    ck_assert_uint_eq(got, 1000 * 1000 + 17);
+    /* Every line is whole: 1000 bytes of x, or the reply. */
+    for (size_t p = 0; p < got;) {
+        char *nl = memchr(all + p, '\n', got - p);
+        ck_assert_ptr_nonnull(nl);
+        size_t n = (size_t)(nl - (all + p)) + 1;
+        if (all[p] == '*')
+            ck_assert_int_eq(memcmp(all + p, "*** error: reply\n", n), 0);
+        else
+            ck_assert_uint_eq(n, 1000);
+        p += n;
+    }
+    free(all);
+}
+END_TEST
+
 /* Replies written a bit at a time arrive whole and in order. */
 START_TEST(test_replies_partial_writes)
 {
@@ -592,6 +643,7 @@ hub_suite(void)
     tcase_add_test(tc, test_closed_peer_is_an_error);
     tcase_add_test(tc, test_token_bucket);
     tcase_add_test(tc, test_replies_go_first);
+    tcase_add_test(tc, test_reply_never_inside_a_line);
     tcase_add_test(tc, test_replies_partial_writes);
     tcase_add_test(tc, test_feed_tops_up);
     suite_add_tcase(s, tc);

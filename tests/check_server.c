@@ -865,15 +865,16 @@ fall_behind(struct hconn *c)
 }
 
 /*
- * Point 5: /who of 250 users with a 4 KiB sendq goes out as the client
+ * Point 5: /who of 600 users with a 4 KiB sendq goes out as the client
  * reads it, complete, in one list; the client is not cut; its next line
  * is answered after the list.
  */
 START_TEST(test_issue_11_who_made_as_read)
 {
     static const char *const args[] = { "--sendq", "4096", "--rate", "0",
-                                        "--max-clients", "2000", NULL };
-    enum { N = 250 };
+                                        "--max-clients", "2000",
+                                        "--max-line", "64", NULL };
+    enum { N = 600 };           /* ~5.4 KB of names: more than sendq */
     struct hconn *c[N], *r;
     struct hserver s2;
     int names = 0;
@@ -886,7 +887,7 @@ START_TEST(test_issue_11_who_made_as_read)
     fall_behind(r);
     ck_assert_int_eq(hconn_expect(r, "users online:", line, sizeof(line),
                                   T), 1);
-    ck_assert_str_eq(line, "*** 251 users online:");
+    ck_assert_str_eq(line, "*** 601 users online:");
     for (;;) {
         ck_assert_int_eq(hconn_line(r, line, sizeof(line), T), 1);
         if (strcmp(line, "*** commands:") == 0)
@@ -942,6 +943,63 @@ START_TEST(test_issue_11_history_made_as_read)
     free(log);
     hconn_close(a);
     hconn_close(b);
+    ck_assert_int_eq(hserver_stop(&s2), 0);
+}
+END_TEST
+
+/*
+ * A client's own replies never get it cut: 20000 /help lines in one go
+ * (120 KB) with a 64 KiB sendq and no flood control; its
+ * lines wait while its replies are unread.  Found in review: they all ran
+ * at once and the client was cut past sendq.
+ */
+struct burst {
+    struct hconn *c;
+    const char   *data;
+    size_t        len;
+};
+
+/* Write a burst from a thread of its own: the server may push back. */
+static void *
+write_burst(void *arg)
+{
+    struct burst *b = arg;
+
+    hconn_write(b->c, b->data, b->len);
+    return NULL;
+}
+
+START_TEST(test_issue_11_replies_wait_for_the_reader)
+{
+    static const char *const args[] = { "--sendq", "65536", "--rate", "0",
+                                        NULL };
+    enum { N = 20000 };         /* 8 MB of replies: more than the kernel
+                                   buffers on both sides hold */
+    static char burst[N * 6 + 1];
+    struct hconn *a;
+    struct hserver s2;
+    int seen = 0;
+
+    ck_assert_int_eq(hserver_start(&s2, args), 0);
+    ck_assert_ptr_nonnull(a = hconn_join(s2.port, NULL, 0));
+    for (int i = 0; i < N; i++)
+        memcpy(burst + 6 * i, "/help\n", 6);
+    struct burst b = { a, burst, N * 6 };
+    pthread_t th;
+
+    hconn_rcvbuf(a, 16384);
+    pthread_create(&th, NULL, write_burst, &b);
+    usleep(300 * 1000);             /* behind, as in fall_behind() */
+    while (seen < N) {
+        ck_assert_int_eq(hconn_expect(a, "*** commands:", line, sizeof(line),
+                                      T), 1);
+        seen++;
+    }
+    pthread_join(th, NULL);
+    char *log = hserver_log(&s2);
+    ck_assert_ptr_null(strstr(log, "too slow"));
+    free(log);
+    hconn_close(a);
     ck_assert_int_eq(hserver_stop(&s2), 0);
 }
 END_TEST
@@ -1135,6 +1193,7 @@ server_suite(void)
     tcase_add_test(tc, test_issue_11_limits_never_refused_for_sendq);
     tcase_add_test(tc, test_issue_11_who_made_as_read);
     tcase_add_test(tc, test_issue_11_history_made_as_read);
+    tcase_add_test(tc, test_issue_11_replies_wait_for_the_reader);
     tcase_add_test(tc, test_issue_11_papercuts);
     suite_add_tcase(s, tc);
     return s;
