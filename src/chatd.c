@@ -599,6 +599,13 @@ start_serving(struct chatd *d)
     char err[512];
 
     hub_init(s->workers, s->max_clients, s->history);
+    if (hub_set_rooms(&(struct hub_rooms_conf){
+                          .deflt = s->default_room, .permanent = s->rooms,
+                          .max_rooms = s->max_rooms,
+                          .max_joins = s->max_joins,
+                          .announce_limit = s->announce_limit,
+                          .history = s->history }, err, sizeof(err)) < 0)
+        refuse(2, err);
     if (s->cluster_url) {
         d->cc.port = d->port;           /* the bound one, not 0 */
         if (cluster_start(&d->cc, err, sizeof(err)) < 0) {

@@ -21,6 +21,7 @@
 #include "proto.h"
 #include "session.h"
 #include "worker.h"
+#include "wrooms.h"
 #include "xmalloc.h"
 
 /* Longest MOTD line sent: session_notice() formats into 1 KiB and would
@@ -100,17 +101,26 @@ command_too_long(struct session *s)
                   session_conf(s)->max_line);
 }
 
+/* A public line or action in the client's current room. */
 static void
 say(struct session *s, enum proto_kind kind, const char *text)
 {
+    struct client *c = session_client(s);
     size_t len = strlen(text);
     size_t max = (size_t)session_conf(s)->max_line;
-    char stackbuf[4096];
-    char *clean = len * 3 + 1 <= sizeof(stackbuf) ? stackbuf
-                                                  : xmalloc(len * 3 + 1);
+    char stackbuf[4096], *clean;
+    struct wmember *m;
 
+    if (c->current < 0) {
+        session_error(s, "you are in no room; /join one");
+        return;
+    }
+    m = c->rooms[c->current];
+    clean = len * 3 + 1 <= sizeof(stackbuf) ? stackbuf
+                                            : xmalloc(len * 3 + 1);
     if (proto_sanitize_max(text, len, clean, max) > 0)
-        hub_say(session_client(s)->user, kind, clean, session_outbox(s));
+        hub_say(c->user, kind, m->id, m->is_default ? NULL : m->name,
+                clean, session_outbox(s));
     if (clean != stackbuf)
         free(clean);
 }
@@ -352,7 +362,19 @@ command_line(struct session *s, char *line, size_t len)
         privmsg(s, cmd.arg, cmd.text);
         break;
     case PROTO_WHO:
-        session_feed(s, feed_who());
+        roomcmd_who(s, cmd.arg);
+        break;
+    case PROTO_JOIN:
+        roomcmd_join(s, cmd.arg);
+        break;
+    case PROTO_PART:
+        roomcmd_part(s, cmd.arg, cmd.text ? cmd.text : "");
+        break;
+    case PROTO_ROOMS:
+        roomcmd_rooms(s);
+        break;
+    case PROTO_TOPIC:
+        roomcmd_topic(s, cmd.text ? cmd.text : "");
         break;
     case PROTO_HELP:
         for (const char *const *h = proto_help_lines(); *h; h++)

@@ -18,4 +18,11 @@ void   command_too_long(struct session *s);
 void   command_claimed(struct session *s, const char *name, int result);
 void   command_claim_orphan(const char *name, int result);
 
+/* Rooms (roomcmd.c). */
+void   roomcmd_join(struct session *s, const char *name);
+void   roomcmd_part(struct session *s, const char *name, const char *reason);
+void   roomcmd_rooms(struct session *s);
+void   roomcmd_topic(struct session *s, const char *text);
+void   roomcmd_who(struct session *s, const char *name);
+
 #endif

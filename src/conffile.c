@@ -36,14 +36,21 @@ is_blank(char c)
     return c == ' ' || c == '\t' || c == '\r';
 }
 
-/* Cut a trailing comment and blanks off line (NUL-terminated, in place). */
+/*
+ * Cut a trailing comment and blanks off line (NUL-terminated, in place).
+ * A comment starts with # at the start of the line, or with # after a
+ * blank and before a blank or the end: "#dev" after a blank is a room
+ * name (rooms = #lobby #dev), not a comment.
+ */
 static void
 strip_comment(char *line)
 {
     char *end;
 
     for (char *p = line; *p != '\0'; p++)
-        if (*p == '#' && (p == line || is_blank(p[-1]))) {
+        if (*p == '#' && (p == line || (is_blank(p[-1]) &&
+                                        (p[1] == '\0' || is_blank(p[1]) ||
+                                         p[1] == '#')))) {
             *p = '\0';
             break;
         }

@@ -3,10 +3,11 @@
  * owns the client only; the hub and the cluster are asked for one page
  * of users at a time, under their own locks.
  *
- * A /who reply is "N users online:" and then the nicknames, local ones
- * first in join order and then those of the other nodes, several to a
- * line, each line under FEED_WHO_LINE bytes: one list, however many
- * nodes there are.
+ * A /who reply is "N users online:" (the default room) or "N users in
+ * #room:", and then the nicknames, several to a line, each line under
+ * FEED_WHO_LINE bytes: the room's members here in join order and, for
+ * the default room, those of the other nodes: one list, however many
+ * nodes there are.  A /rooms reply is "N rooms:" and a line per room.
  */
 #include "config.h"
 
@@ -23,16 +24,23 @@
 
 #define FEED_WHO_LINE   400     /* bytes of nicknames per line */
 #define FEED_WHO_PAGE   64      /* users asked for at a time */
+#define FEED_ROOMS_PAGE 16      /* rooms asked for at a time */
 
-enum feed_kind { FEED_LIST, FEED_WHO };
+enum feed_kind { FEED_LIST, FEED_WHO, FEED_ROOMS };
 enum who_phase { WHO_COUNT, WHO_LOCAL, WHO_REMOTE, WHO_DONE };
 
 struct feed {
     enum feed_kind  kind;
     struct msg    **v;          /* FEED_LIST: references still to send */
     size_t          n, i;
-    enum who_phase  phase;      /* FEED_WHO */
-    uint64_t        after;      /* local: last user listed */
+    enum who_phase  phase;      /* FEED_WHO, FEED_ROOMS */
+    uint32_t        room;       /* FEED_WHO: whose members; FEED_ROOMS:
+                                   the last room listed */
+    int             is_default; /* FEED_WHO: the default room (its /who
+                                   reads as v1's, other nodes' users in) */
+    char            name[PROTO_ROOM_MAX + 1];
+    size_t          members;    /* FEED_WHO: the count to announce */
+    uint64_t        after;      /* local: last member listed */
     size_t          node, pos;  /* remote: where the next page starts */
     char            line[FEED_WHO_LINE + PROTO_NICK_MAX + 2];
     size_t          len;
@@ -51,12 +59,30 @@ feed_list(struct msg **v, size_t n)
     return f;
 }
 
+/*
+ * /who of room `room` (named name; is_default: the default room, whose
+ * list is v1's and spans the cluster), which has `members` here.
+ */
 struct feed *
-feed_who(void)
+feed_who(uint32_t room, int is_default, const char *name, size_t members)
 {
     struct feed *f = xcalloc(1, sizeof(*f));
 
     f->kind = FEED_WHO;
+    f->room = room;
+    f->is_default = is_default;
+    snprintf(f->name, sizeof(f->name), "%s", name);
+    f->members = members;
+    return f;
+}
+
+/* /rooms: every room, its member count and its topic. */
+struct feed *
+feed_rooms(void)
+{
+    struct feed *f = xcalloc(1, sizeof(*f));
+
+    f->kind = FEED_ROOMS;
     return f;
 }
 
@@ -102,14 +128,22 @@ who_step(struct feed *f)
 
     switch (f->phase) {
     case WHO_COUNT:
-        total = hub_count() + cluster_remote_count();
-        client_reply(f->c, msg_notice("%zu user%s online:", total,
-                                      total == 1 ? "" : "s"));
+        total = f->members;
+        if (f->is_default)
+            total += cluster_remote_count();
+        client_reply(f->c, f->is_default ?
+                     msg_notice("%zu user%s online:", total,
+                                total == 1 ? "" : "s") :
+                     msg_notice("%zu user%s in %s:", total,
+                                total == 1 ? "" : "s", f->name));
         f->phase = WHO_LOCAL;
         break;
     case WHO_LOCAL:
-        if (!hub_who_page(&f->after, FEED_WHO_PAGE, who_add, f))
-            f->phase = WHO_REMOTE;
+        if (!hub_room_who_page(f->room, &f->after, FEED_WHO_PAGE, who_add,
+                               f))
+            f->phase = f->is_default ? WHO_REMOTE : WHO_DONE;
+        if (f->phase == WHO_DONE)
+            who_flush(f);
         break;
     case WHO_REMOTE:
         if (!cluster_who_page(&f->node, &f->pos, FEED_WHO_PAGE, who_add,
@@ -120,6 +154,38 @@ who_step(struct feed *f)
         break;
     case WHO_DONE:
         break;
+    }
+}
+
+/* Page callback of /rooms: one line per room. */
+static void
+rooms_add(void *arg, const struct hub_joined *j)
+{
+    struct feed *f = arg;
+
+    if (j->topic[0] != '\0')
+        client_reply(f->c, msg_notice("  %s  %zu user%s  %s", j->name,
+                                      j->members,
+                                      j->members == 1 ? "" : "s",
+                                      j->topic));
+    else
+        client_reply(f->c, msg_notice("  %s  %zu user%s", j->name,
+                                      j->members,
+                                      j->members == 1 ? "" : "s"));
+}
+
+/* One step of /rooms: the count, or a page of rooms. */
+static void
+rooms_step(struct feed *f)
+{
+    size_t n;
+
+    if (f->phase == WHO_COUNT) {
+        n = hub_rooms();
+        client_reply(f->c, msg_notice("%zu room%s:", n, n == 1 ? "" : "s"));
+        f->phase = WHO_LOCAL;
+    } else if (!hub_rooms_page(&f->room, FEED_ROOMS_PAGE, rooms_add, f)) {
+        f->phase = WHO_DONE;
     }
 }
 
@@ -140,7 +206,10 @@ feed_fill(struct feed *f, struct client *c, size_t low)
         } else {
             if (f->phase == WHO_DONE)
                 return 0;
-            who_step(f);
+            if (f->kind == FEED_WHO)
+                who_step(f);
+            else
+                rooms_step(f);
         }
     }
     return f->kind == FEED_LIST ? f->i < f->n : f->phase != WHO_DONE;

@@ -1,6 +1,6 @@
 /*
  * feed.h: long replies made as the client reads them (the welcome's MOTD
- * and history, /who), so that they never need a send queue that grows
+ * and history, /who, /rooms), so that they never need a send queue that grows
  * with the number of users or lines: a feed adds the next lines to its
  * client's replies only while fewer than `low` bytes of them wait.  The
  * worker that owns the client only.
@@ -9,12 +9,15 @@
 #define CHATD_FEED_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct client;
 struct msg;
 
 struct feed *feed_list(struct msg **v, size_t n);
-struct feed *feed_who(void);
+struct feed *feed_who(uint32_t room, int is_default, const char *name,
+                      size_t members);
+struct feed *feed_rooms(void);
 int  feed_fill(struct feed *f, struct client *c, size_t low);
 void feed_free(struct feed *f);
 

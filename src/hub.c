@@ -122,6 +122,7 @@ hub_set_relay(const struct hub_relay *r)
 /* ------------------------------------------------------------------ */
 /* Registry (hub.lock held)                                            */
 /* ------------------------------------------------------------------ */
+
 static struct hub_user *
 find(const char *nick)
 {
@@ -132,6 +133,7 @@ find(const char *nick)
             return u;
     return NULL;
 }
+
 static void
 hash_insert(struct hub_user *u)
 {
@@ -146,6 +148,12 @@ hash_remove(struct hub_user *u)
 {
     struct hub_user **pp =
         &hub.buckets[proto_nick_hash(u->nick) & (hub.nbuckets - 1)];
+
+    while (*pp != u)
+        pp = &(*pp)->hnext;
+    *pp = u->hnext;
+}
+
 /* Double the nickname table. */
 static void
 rehash(void)
@@ -208,6 +216,7 @@ guest_nick(char *nick)
 /* ------------------------------------------------------------------ */
 /* Users                                                               */
 /* ------------------------------------------------------------------ */
+
 /*
  * Register client `id` of `worker` under a guest nickname, in the default
  * room, and queue the join notice for the room in outbox.  Fills in w
@@ -380,9 +389,17 @@ size_t
 hub_count(void)
 {
     size_t n;
+
+    pthread_mutex_lock(&hub.lock);
+    n = hub.count;
+    pthread_mutex_unlock(&hub.lock);
+    return n;
+}
+
 /* ------------------------------------------------------------------ */
 /* Publishing                                                          */
 /* ------------------------------------------------------------------ */
+
 /* Does worker w deliver entry e (room entries: members there)? */
 static int
 for_worker(const struct mbox_entry *e, int w)

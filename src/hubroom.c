@@ -143,6 +143,11 @@ hub_room_join(struct hub_user *u, const char *name, struct hub_joined *j,
         pthread_mutex_unlock(&hub.lock);
         return 1;
     }
+    if (hub.relay.relay != NULL && r != rooms_default()) {
+        pthread_mutex_unlock(&hub.lock);
+        *why = "in a cluster there is one room for now, the default one";
+        return -1;
+    }
     if ((long)u->nrooms >= hub.max_joins) {
         pthread_mutex_unlock(&hub.lock);
         *why = "you are in as many rooms as max-joins allows; /part one";

@@ -42,6 +42,7 @@ start_one(struct worker *w, int index, const struct worker_conf *conf)
     workq_init(&w->q);
     sendlog_init(&w->log);
     clientset_init(&w->clients);
+    wrooms_init(&w->rooms);
     if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
         fatal("epoll_create1");
     if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->mb.efd, &ev) < 0)
@@ -102,6 +103,7 @@ worker_pool_stop(void)
         mbox_vec_free(&w->outbox);
         mbox_vec_free(&w->inbox);
         clientset_free(&w->clients);
+        wrooms_free(&w->rooms);
         mbox_destroy(&w->mb);
         close(w->epfd);
     }

@@ -9,6 +9,8 @@
 
 #include "client.h"
 #include "feed.h"
+#include "hub.h"
+#include "wrooms.h"
 #include "msg.h"
 #include "proto.h"
 #include "session.h"
@@ -106,4 +108,35 @@ void
 session_close(struct session *s, const char *reason)
 {
     worker_close_client(s->w, s->c, reason);
+}
+
+/* The client is now a member of room j (the hub said so): this worker's
+ * side of it, and it is the client's current room. */
+void
+session_enter(struct session *s, const struct hub_joined *j)
+{
+    struct client *c = s->c;
+
+    wrooms_join(&s->w->rooms, c, j->room, j->name, j->is_default,
+                j->join_seq);
+    c->current = (int)c->nrooms - 1;
+}
+
+/*
+ * The client has left its i-th room (the hub said so): it passes the
+ * room's lines still queued for it, unsent.  If that was its current
+ * room, the last one it joined of those left is current now.
+ */
+void
+session_leave(struct session *s, size_t i)
+{
+    struct client *c = s->c;
+    struct wmember *m = c->rooms[i];
+
+    client_release_room(c, &s->w->log, m->id, m->join_seq);
+    wrooms_leave(&s->w->rooms, c, i);
+    if (c->current == (int)i)
+        c->current = (int)c->nrooms - 1;
+    else if (c->current > (int)i)
+        c->current--;
 }

@@ -7,8 +7,11 @@
 #ifndef CHATD_SESSION_H
 #define CHATD_SESSION_H
 
+#include <stddef.h>
+
 struct client;
 struct feed;
+struct hub_joined;
 struct mbox_vec;
 struct msg;
 struct worker_conf;
@@ -26,5 +29,7 @@ void session_error(struct session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void session_feed(struct session *s, struct feed *f);
 void session_close(struct session *s, const char *reason);
+void session_enter(struct session *s, const struct hub_joined *j);
+void session_leave(struct session *s, size_t i);
 
 #endif

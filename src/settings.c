@@ -15,11 +15,31 @@
 #include <netinet/in.h>
 
 #include "clwire.h"
+#include "hub.h"
 #include "proto.h"
+#include "rooms.h"
 #include "settings.h"
 #include "xmalloc.h"
 
 #define OFF(f) offsetof(struct settings, f)
+
+static const char *
+room_name_check(const char *value)
+{
+    const char *why;
+
+    return proto_room_valid(value, &why) ? NULL : why;
+}
+
+/* A space-separated list of room names. */
+static const char *
+room_list_check(const char *value)
+{
+    char err[128];
+
+    return rooms_check_list(value, err, sizeof(err)) == 0 ? NULL :
+           "a list of room names (# and 1-32 of A-Z a-z 0-9 _ -)";
+}
 
 /*
  * Every setting, in the order --help and the config dump show them.
@@ -27,46 +47,59 @@
  */
 const struct settings_key settings_keys[] = {
     { "port", 'p', SET_INT, 0, 65535, OFF(port), 0, "PORT",
-      "TCP port, 0 picks a free one (default 7777)" },
+      "TCP port, 0 picks a free one (default 7777)", NULL },
     { "bind", 'b', SET_LIST, 0, 0, OFF(bind), 0, "ADDR",
       "listen on ADDR only, such as 127.0.0.1 or ::1;\n"
-      "repeatable (default: every address)" },
+      "repeatable (default: every address)", NULL },
     { "workers", 'w', SET_INT, 1, CHATD_WORKERS_MAX, OFF(workers), 0, "N",
-      "worker threads (default: online CPUs)" },
+      "worker threads (default: online CPUs)", NULL },
     { "max-clients", 0, SET_INT, 1, 1000000, OFF(max_clients), 1, "N",
-      "most clients connected at once (default 1024)" },
+      "most clients connected at once (default 1024)", NULL },
     { "max-line", 0, SET_INT, 64, 65536, OFF(max_line), 0, "BYTES",
-      "longest line a client may send (default 1024)" },
+      "longest line a client may send (default 1024)", NULL },
     { "sendq", 0, SET_SIZE, 4096, 1L << 30, OFF(sendq), 1, "BYTES",
-      "unsent bytes that cut a client off (default 1M)" },
+      "unsent bytes that cut a client off (default 1M)", NULL },
     { "rate", 0, SET_INT, 0, 1000000, OFF(rate), 1, "N",
-      "lines/s per client, 0 for no limit (default 20)" },
+      "lines/s per client, 0 for no limit (default 20)", NULL },
     { "burst", 0, SET_INT, 1, 1000000, OFF(burst), 1, "N",
-      "lines a client may send at once (default 40)" },
+      "lines a client may send at once (default 40)", NULL },
     { "history", 0, SET_INT, 0, 10000, OFF(history), 0, "N",
-      "public lines replayed to newcomers (default 0)" },
+      "public lines replayed to newcomers (default 0)", NULL },
     { "motd", 0, SET_STR, 0, 0, OFF(motd_file), 1, "FILE",
-      "message of the day shown on connect" },
+      "message of the day shown on connect", NULL },
     { "user", 'u', SET_STR, 0, 0, OFF(user), 0, "USER",
-      "drop privileges to USER once listening" },
+      "drop privileges to USER once listening", NULL },
     { "daemon", 'd', SET_BOOL, 0, 1, OFF(daemon), 0, NULL,
-      "detach from the terminal and log to syslog" },
+      "detach from the terminal and log to syslog", NULL },
     { "pidfile", 0, SET_STR, 0, 0, OFF(pidfile), 0, "FILE",
-      "write the process ID to FILE" },
+      "write the process ID to FILE", NULL },
     { "syslog", 0, SET_BOOL, 0, 1, OFF(syslog), 0, NULL,
-      "log to syslog instead of stderr" },
+      "log to syslog instead of stderr", NULL },
     { "verbose", 'v', SET_COUNT, 0, CHATD_VERBOSE_MAX, OFF(verbose), 1,
-      NULL, "log debug messages" },
+      NULL, "log debug messages", NULL },
     { "cluster", 0, SET_STR, 0, 0, OFF(cluster_url), 0, "URL",
       "join the cluster whose Redis server is at URL,\n"
-      "such as redis://127.0.0.1:6379 (default: none)" },
+      "such as redis://127.0.0.1:6379 (default: none)", NULL },
     { "node-name", 0, SET_STR, 0, 0, OFF(node_name), 0, "NAME",
-      "this node's name (default: host name:port)" },
+      "this node's name (default: host name:port)", NULL },
     { "cluster-channel", 0, SET_STR, 0, 0, OFF(cluster_channel), 0, "NAME",
-      "Redis channel and key prefix (default chatd)" },
+      "Redis channel and key prefix (default chatd)", NULL },
     { "cluster-timeout", 0, SET_INT, 2, 300, OFF(cluster_timeout), 0, "SECS",
-      "silence after which a node is gone (default 20)" },
-    { NULL, 0, 0, 0, 0, 0, 0, NULL, NULL }
+      "silence after which a node is gone (default 20)", NULL },
+    { "default-room", 0, SET_STR, 0, 0, OFF(default_room), 0, "#ROOM",
+      "the room every client is in on connecting\n(default #lobby)",
+      room_name_check },
+    { "rooms", 0, SET_STR, 0, 0, OFF(rooms), 0, "'#A #B'",
+      "rooms that always exist (default: the default room)",
+      room_list_check },
+    { "max-rooms", 0, SET_INT, 1, 1000000, OFF(max_rooms), 0, "N",
+      "at most N rooms (default 1000)", NULL },
+    { "max-joins", 0, SET_INT, 1, HUB_JOINS_MAX, OFF(max_joins), 0, "N",
+      "at most N rooms per client (default 20)", NULL },
+    { "announce-limit", 0, SET_INT, 0, 1000000, OFF(announce_limit), 0,
+      "N", "rooms of more than N members announce no joins\nor leaves "
+      "(default 200)", NULL },
+    { NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
 _Static_assert(sizeof(settings_keys) / sizeof(settings_keys[0]) - 1 <=
@@ -95,6 +128,10 @@ settings_defaults(struct settings *s)
     s->history = 0;
     s->cluster_channel = "chatd";
     s->cluster_timeout = 20;
+    s->default_room = HUB_DEFAULT_ROOM;
+    s->max_rooms = HUB_MAX_ROOMS;
+    s->max_joins = HUB_MAX_JOINS;
+    s->announce_limit = HUB_ANNOUNCE_LIMIT;
 }
 
 /* Free the strings s owns (settings_keep()); s must not be used after. */
@@ -292,6 +329,7 @@ int
 settings_set(struct settings *s, const struct settings_key *k,
              const char *value, char *err, size_t errlen)
 {
+    const char *why;
     long v;
     int b;
 
@@ -303,6 +341,10 @@ settings_set(struct settings *s, const struct settings_key *k,
     case SET_STR:
         if (value[0] == '\0') {
             snprintf(err, errlen, "%s: empty value", k->name);
+            return -1;
+        }
+        if (k->check != NULL && (why = k->check(value)) != NULL) {
+            snprintf(err, errlen, "%s: '%s': %s", k->name, value, why);
             return -1;
         }
         *(const char **)((char *)s + k->offset) = value;

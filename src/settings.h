@@ -43,6 +43,11 @@ struct settings {
     const char *node_name;          /* NULL: HOSTNAME:PORT */
     const char *cluster_channel;
     long        cluster_timeout;    /* seconds */
+    const char *default_room;
+    const char *rooms;              /* rooms that always exist */
+    long        max_rooms;
+    long        max_joins;
+    long        announce_limit;
     int         verbose;
     /* Where each value came from, for "chatd -t -v". */
     const char *file;               /* the config file, if it set any */
@@ -69,6 +74,9 @@ struct settings_key {
     int                 live;       /* SIGHUP applies it without restart */
     const char         *arg;        /* for --help; NULL for a flag */
     const char         *help;
+    /* A check of a SET_STR value beyond "not empty": NULL, or what is
+     * wrong with it (for "KEY: 'VALUE': what"). */
+    const char       *(*check)(const char *value);
 };
 
 extern const struct settings_key settings_keys[];

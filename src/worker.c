@@ -49,7 +49,7 @@
 
 static atomic_ullong next_client_id = 1;
 
-static void run_lines(struct worker *w, struct client *c, int64_t now);
+
 
 /* ------------------------------------------------------------------ */
 /* Client state: owner thread                                          */
@@ -94,11 +94,12 @@ worker_close_client(struct worker *w, struct client *c, const char *reason)
     }
 }
 
-/* Have c flushed in this loop iteration. */
+/* Have c flushed in this loop iteration.  A client marked for closing
+ * is already on the close list, or moves there from the flush list. */
 void
 worker_mark_dirty(struct worker *w, struct client *c)
 {
-    if (c->dirty)
+    if (c->dirty || c->closing)
         return;
     c->dirty = 1;
     c->dnext = w->flushq;
@@ -293,7 +294,9 @@ finish_client(struct worker *w, struct client *c)
         cluster_release(c->nick);
     }
     unthrottle(w, c);
-    client_pass_all(c, &w->log);
+    client_pass_all(c, &w->log);        /* its rooms tell what it held */
+    while (c->nrooms > 0)
+        wrooms_leave(&w->rooms, c, c->nrooms - 1);
     clientset_remove(&w->clients, c);
     feed_free(c->feed);
     client_free(c);
@@ -311,8 +314,8 @@ finish_client(struct worker *w, struct client *c)
  * A line that starts a long reply or a nickname claim also makes the
  * rest wait, until the reply is sent or the answer is in.
  */
-static void
-run_lines(struct worker *w, struct client *c, int64_t now)
+void
+worker_run_lines(struct worker *w, struct client *c, int64_t now)
 {
     struct session s = { w, c };
     char *line;
@@ -362,7 +365,7 @@ on_readable(struct worker *w, struct client *c, int64_t now)
     }
     counter_add(&w->stats.bytes_in, (uint64_t)n);
     linebuf_append(&c->in, w->scratch, (size_t)n);
-    run_lines(w, c, now);
+    worker_run_lines(w, c, now);
 }
 
 /* Serve throttled clients whose next token is due. */
@@ -375,7 +378,7 @@ serve_throttled(struct worker *w, int64_t now)
         tn = c->tnext;
         if (!c->closing && c->wake_ms <= now) {
             unthrottle(w, c);
-            run_lines(w, c, now);
+            worker_run_lines(w, c, now);
         }
     }
 }
@@ -425,6 +428,8 @@ greet(struct worker *w, struct client *c, struct hub_welcome *wel,
     c->reading = 1;
     c->events = ev.events;
     clientset_add(&w->clients, c);
+    wrooms_join(&w->rooms, c, wel->room, wel->room_name, 1, wel->join_seq);
+    c->current = 0;
     if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
         log_warn("client %s: epoll_ctl", c->addr);
         worker_close_client(w, c, "internal error");
@@ -472,12 +477,9 @@ accept_clients(struct worker *w, int64_t now)
         accept_client(w, fd, now);
 }
 
-/* ------------------------------------------------------------------ */
-/* The mailbox                                                         */
-/* ------------------------------------------------------------------ */
-
-static void
-start_stopping(struct worker *w)
+/* MBOX_STOP: no more sockets, no more reading; flush and close. */
+void
+worker_start_stopping(struct worker *w)
 {
     w->stopping = 1;
     w->stop_deadline = clock_ms() + WORKER_STOP_MS;
@@ -486,73 +488,6 @@ start_stopping(struct worker *w)
         c->reading = 0;
         update_events(w, c);
     }
-}
-
-/* The cluster's answer to a nickname claim (see command_claimed()). */
-static void
-claim_answered(struct worker *w, struct mbox_entry *e)
-{
-    struct client *c = clientset_find(&w->clients, e->to);
-
-    if (c == NULL)
-        command_claim_orphan(e->msg->data, e->result);
-    else
-        command_claimed(&(struct session){ w, c }, e->msg->data,
-                        e->result);
-    msg_unref(e->msg);
-    /* A lost name is news, not the answer to a pending claim. */
-    if (c != NULL && c->claiming && e->result != CLUSTER_CLAIM_LOST) {
-        c->claiming = 0;
-        if (!c->closing)
-            run_lines(w, c, clock_ms());
-    }
-}
-
-/* A private line for client e->to, if it is still here. */
-static void
-direct(struct worker *w, struct mbox_entry *e)
-{
-    struct client *c = clientset_find(&w->clients, e->to);
-
-    if (c == NULL || c->closing) {
-        msg_unref(e->msg);
-        return;
-    }
-    c->direct_bytes += e->msg->len;
-    sendlog_append(&w->log, e->msg, 0, 0, c->id, 1);
-    worker_mark_dirty(w, c);
-}
-
-/* Move the mailbox's entries into the sendlog. */
-static void
-drain_mailbox(struct worker *w)
-{
-    mbox_take(&w->mb, &w->inbox);
-    for (size_t i = 0; i < w->inbox.len; i++) {
-        struct mbox_entry *e = &w->inbox.v[i];
-
-        switch (e->kind) {
-        case MBOX_BROADCAST:
-            sendlog_append(&w->log, e->msg, e->seq, e->from, 0,
-                           (uint32_t)w->clients.n);
-            w->flush_all = 1;
-            break;
-        case MBOX_DIRECT:
-            direct(w, e);
-            break;
-        case MBOX_STOP:
-            start_stopping(w);
-            break;
-        case MBOX_CONF:
-            worker_conf_release(w->conf);
-            w->conf = e->conf;
-            break;
-        case MBOX_CLAIM:
-            claim_answered(w, e);
-            break;
-        }
-    }
-    w->inbox.len = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -571,11 +506,11 @@ drain_mailbox(struct worker *w)
 static void
 settle(struct worker *w)
 {
-    drain_mailbox(w);
+    worker_drain(w);
     accept_clients(w, clock_ms());
     do {
         hub_publish(&w->outbox, w->index);
-        drain_mailbox(w);
+        worker_drain(w);
         flush_clients(w);
         sendlog_trim(&w->log);
         cut_pinning(w);

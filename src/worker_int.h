@@ -16,6 +16,7 @@
 #include "sendlog.h"
 #include "worker.h"
 #include "workq.h"
+#include "wrooms.h"
 
 struct client;
 
@@ -40,6 +41,9 @@ struct worker {
     struct mbox_vec     outbox;         /* to publish through the hub */
     struct mbox_vec     inbox;          /* taken from the mailbox */
     struct clientset    clients;
+    struct wrooms       rooms;          /* rooms with members here */
+    struct msg         *news_msg;       /* user news being delivered */
+    uint64_t            news_stamp;     /* counts user news delivered */
     struct client      *throttled;      /* waiting for a token or to
                                            read again after a feed */
     struct client      *flushq;         /* clients with replies */
@@ -57,6 +61,9 @@ struct session {
 };
 
 void *worker_main(void *arg);
+void  worker_drain(struct worker *w);
+void  worker_run_lines(struct worker *w, struct client *c, int64_t now);
+void  worker_start_stopping(struct worker *w);
 void  worker_mark_dirty(struct worker *w, struct client *c);
 void  worker_close_client(struct worker *w, struct client *c,
                           const char *reason);

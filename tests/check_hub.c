@@ -162,7 +162,8 @@ START_TEST(test_who)
     struct hub_user *a = hub_join(1, 0, &w, &outbox);
     struct hub_user *b = hub_join(2, 1, &w, &outbox);
 
-    ck_assert_int_eq(hub_who_page(&after, 10, collect, buf), 0);
+    ck_assert_int_eq(hub_room_who_page(w.room, &after, 10, collect, buf),
+                     0);
     ck_assert_str_eq(buf, "guest1|guest2|");
     hub_leave(a, "x", &outbox);
     hub_leave(b, "x", &outbox);
@@ -180,12 +181,15 @@ START_TEST(test_who_pages)
     struct hub_user *b = hub_join(2, 1, &w, &outbox);
     struct hub_user *c = hub_join(3, 1, &w, &outbox);
 
-    ck_assert_int_eq(hub_who_page(&after, 1, collect, buf), 1);
+    ck_assert_int_eq(hub_room_who_page(w.room, &after, 1, collect, buf),
+                     1);
     ck_assert_str_eq(buf, "guest1|");
     hub_leave(a, "x", &outbox);     /* the cursor's user leaves */
-    ck_assert_int_eq(hub_who_page(&after, 1, collect, buf), 1);
+    ck_assert_int_eq(hub_room_who_page(w.room, &after, 1, collect, buf),
+                     1);
     ck_assert_str_eq(buf, "guest1|guest2|");
-    ck_assert_int_eq(hub_who_page(&after, 1, collect, buf), 0);
+    ck_assert_int_eq(hub_room_who_page(w.room, &after, 1, collect, buf),
+                     0);
     ck_assert_str_eq(buf, "guest1|guest2|guest3|");
     hub_leave(b, "x", &outbox);
     hub_leave(c, "x", &outbox);
@@ -232,24 +236,33 @@ END_TEST
 
 START_TEST(test_history_on_join)
 {
-    struct hub_welcome w;
+    struct hub_welcome w, wv;
+    struct hub_user *v = hub_join(2, 1, &wv, &outbox);   /* on worker 1 */
 
-    mbox_vec_broadcast(&outbox, text("old\n"), 9, 1, NULL);
-    mbox_vec_broadcast(&outbox, text("notice\n"), 9, 0, NULL);  /* not kept */
-    mbox_vec_broadcast(&outbox, text("m2\n"), 9, 1, NULL);
-    mbox_vec_broadcast(&outbox, text("m3\n"), 9, 1, NULL);
+    free(wv.history);
+    mbox_vec_room(&outbox, text("old\n"), 9, MBOX_ROOM_DEFAULT, 1, NULL);
+    mbox_vec_room(&outbox, text("notice\n"), 9, MBOX_ROOM_DEFAULT, 0,
+                  NULL);                                /* not kept */
+    mbox_vec_room(&outbox, text("m2\n"), 9, MBOX_ROOM_DEFAULT, 1, NULL);
+    mbox_vec_room(&outbox, text("m3\n"), 9, MBOX_ROOM_DEFAULT, 1, NULL);
     hub_publish(&outbox, -1);
     struct hub_user *u = hub_join(1, 0, &w, &outbox);
     ck_assert_uint_eq(w.nhistory, 2);               /* history = 2 */
     ck_assert_int_eq(memcmp(w.history[0]->data, "m2\n", 3), 0);
     ck_assert_int_eq(memcmp(w.history[1]->data, "m3\n", 3), 0);
-    /* Everything published later is numbered from join_seq on. */
+    /* A room's lines reach only the workers with members in it... */
     take(0);
+    ck_assert_uint_eq(taken.len, 0);
+    /* ...and everything published before the join is numbered below
+     * join_seq. */
+    take(1);
+    ck_assert_uint_eq(taken.len, 5);    /* v's join notice, 4 lines */
     ck_assert_uint_lt(taken.v[taken.len - 1].seq, w.join_seq);
     for (size_t i = 0; i < w.nhistory; i++)
         msg_unref(w.history[i]);
     free(w.history);
     hub_leave(u, "x", &outbox);
+    hub_leave(v, "x", &outbox);
 }
 END_TEST
 
@@ -314,17 +327,21 @@ log_teardown(void)
     sendlog_free(&slog);
 }
 
+/* A line for everyone: both clients count, as the worker does. */
 static void
 bcast(const char *s, uint64_t seq, uint64_t from)
 {
-    sendlog_append(&slog, text(s), seq, from, 0, 2);
+    struct sendlog_entry *e = sendlog_append(&slog, text(s), seq, from, 0,
+                                             0);
+
+    client_count(ca, e);
+    client_count(cb, e);
 }
 
 static void
 direct(const char *s, struct client *to)
 {
-    to->direct_bytes += strlen(s);
-    sendlog_append(&slog, text(s), 0, 0, to->id, 1);
+    client_count(to, sendlog_append(&slog, text(s), 0, 0, to->id, 0));
 }
 
 static const char *
@@ -356,7 +373,7 @@ START_TEST(test_sender_excluded_and_directs)
     ck_assert_str_eq(received(peer_b), "<a> hi\n*** only b\n");
     ck_assert_uint_eq(ca->cur, slog.head);
     ck_assert_uint_eq(cb->cur, slog.head);
-    ck_assert_uint_eq(cb->direct_bytes, 0);
+    ck_assert_uint_eq(cb->owed, 0);
     ck_assert_uint_eq(sendlog_trim(&slog), 3);      /* all passed */
 }
 END_TEST

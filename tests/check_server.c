@@ -948,8 +948,8 @@ START_TEST(test_issue_11_history_made_as_read)
 END_TEST
 
 /*
- * A client's own replies never get it cut: 20000 /help lines in one go
- * (120 KB) with a 64 KiB sendq and no flood control; its
+ * A client's own replies never get it cut: 8000 /help lines in one go
+ * (48 KB) with a 64 KiB sendq and no flood control; its
  * lines wait while its replies are unread.  Found in review: they all ran
  * at once and the client was cut past sendq.
  */
@@ -973,7 +973,7 @@ START_TEST(test_issue_11_replies_wait_for_the_reader)
 {
     static const char *const args[] = { "--sendq", "65536", "--rate", "0",
                                         NULL };
-    enum { N = 20000 };         /* 8 MB of replies: more than the kernel
+    enum { N = 8000 };          /* 7 MB of replies: more than the kernel
                                    buffers on both sides hold */
     static char burst[N * 6 + 1];
     struct hconn *a;

@@ -224,7 +224,7 @@ collect(struct rig *r)
         e->pending = 0;
     }
     sendlog_trim(&w.log);
-    r->c->direct_bytes = 0;
+    r->c->owed = 0;
     r->c->closing = NULL;       /* /quit: keep going */
     r->c->dirty = 0;
     w.flushq = w.closeq = NULL;
