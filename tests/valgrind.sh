@@ -11,7 +11,9 @@
 # chatd with SIGTERM and require exit status 0, so a valgrind error fails
 # the test that started it; the valgrind logs are checked too.  The
 # hostile cases in $VALGRIND_CASES (default: the ones that fit valgrind's
-# speed) run from tests/check_hostile, then tests/check_server whole.
+# speed) run from tests/check_hostile and tests/check_hostile_conn (a
+# case runs in the suite that has it; in the other it is no test at all),
+# then tests/check_server, check_load and check_process whole.
 # Exit 77 (SKIP) without valgrind, unless VALGRIND_REQUIRED=1.
 set -u
 build=$(cd "${1:-.}" && pwd)
@@ -24,7 +26,8 @@ if ! command -v valgrind >/dev/null 2>&1; then
     [ "${VALGRIND_REQUIRED:-0}" = 1 ] && exit 1
     exit 77
 fi
-for f in "$chatd" "$build/tests/check_hostile"; do
+for f in "$chatd" "$build/tests/check_hostile" \
+        "$build/tests/check_hostile_conn"; do
     [ -x "$f" ] && continue
     echo "valgrind.sh: $f not built (make check)" >&2
     exit 1
@@ -49,9 +52,13 @@ run() {
     fi
 }
 for c in $cases; do
-    run env CK_RUN_CASE="$c" "$build/tests/check_hostile"
+    for s in check_hostile check_hostile_conn; do
+        run env CK_RUN_CASE="$c" "$build/tests/$s"
+    done
 done
-[ -x "$build/tests/check_server" ] && run "$build/tests/check_server"
+for s in check_server check_load check_process; do
+    [ -x "$build/tests/$s" ] && run "$build/tests/$s"
+done
 
 for log in "$tmp"/vg.*.log; do
     [ -s "$log" ] || continue
