@@ -21,6 +21,7 @@
 #include "msg.h"
 #include "proto.h"
 #include "session.h"
+#include "worker.h"
 #include "wrooms.h"
 
 #define CLUSTER_ROOMS_TEXT \
@@ -148,7 +149,10 @@ roomcmd_topic(struct session *s, const char *text)
                            "%s has no topic%s", j.name, j.topic);
         return;
     }
-    proto_sanitize_max(text, strlen(text), clean, PROTO_TOPIC_MAX);
+    /* At most PROTO_TOPIC_MAX bytes, and no longer than a line. */
+    proto_sanitize_max(text, strlen(text), clean,
+                       (size_t)session_conf(s)->max_line < PROTO_TOPIC_MAX ?
+                       (size_t)session_conf(s)->max_line : PROTO_TOPIC_MAX);
     hub_topic(c->user, m->id, clean, &j, session_outbox(s));
 }
 

@@ -191,6 +191,22 @@ drain_feed(struct client *c)
     c->feed = NULL;
 }
 
+/* The longest m may be: a notice's or a relayed line's, past a room's
+ * "#room " prefix if it has one. */
+static size_t
+limit_of(const struct rig *r, const struct msg *m)
+{
+    const char *p = m->data;
+    size_t room = 0;
+
+    if (p[0] == '#') {
+        room = strcspn(p, " ") + 1;
+        p += room;
+    }
+    return (strncmp(p, "*** ", 4) == 0 ? r->notice_limit : r->relay_limit)
+           + (room > PROTO_PREFIX_MAX / 2 ? room : 0);
+}
+
 /*
  * Check and drop everything the last command produced: the outbox
  * (broadcasts and private messages), the client's replies (long ones
@@ -204,23 +220,20 @@ collect(struct rig *r)
     drain_feed(c);
     for (size_t i = 0; i < c->rq_len; i++) {
         struct msg *m = c->rq[(c->rq_head + i) & (c->rq_cap - 1)];
-        check_line(m, strncmp(m->data, "*** ", 4) == 0 ?
-                   r->notice_limit : r->relay_limit);
+        check_line(m, limit_of(r, m));
         msg_unref(m);
     }
     c->rq_len = c->rq_head = 0;
     c->rq_bytes = c->rq_off = 0;
     for (size_t i = 0; i < w.outbox.len; i++) {
         struct msg *m = w.outbox.v[i].msg;
-        check_line(m, m->data[0] == '*' && m->data[1] == '*' ?
-                   r->notice_limit : r->relay_limit);
+        check_line(m, limit_of(r, m));
         msg_unref(m);
     }
     w.outbox.len = 0;
     for (uint64_t i = w.log.tail; i < w.log.head; i++) {
         struct sendlog_entry *e = sendlog_at(&w.log, i);
-        check_line(e->msg, strncmp(e->msg->data, "*** ", 4) == 0 ?
-                   r->notice_limit : r->relay_limit);
+        check_line(e->msg, limit_of(r, e->msg));
         e->pending = 0;
     }
     sendlog_trim(&w.log);
@@ -248,6 +261,7 @@ rig_init(struct rig *r, size_t max_line, const char *motd)
     memset(&w, 0, offsetof(struct worker, scratch));
     w.conf = &r->conf;
     sendlog_init(&w.log);
+    wrooms_init(&w.rooms);
 
     r->bob = hub_join(2, 0, &wel, &w.outbox);
     free(wel.history);
@@ -257,6 +271,8 @@ rig_init(struct rig *r, size_t max_line, const char *motd)
     r->c->user = hub_join(1, 0, &wel, &w.outbox);
     memcpy(r->c->nick, wel.nick, sizeof(r->c->nick));
     r->c->join_seq = wel.join_seq;
+    wrooms_join(&w.rooms, r->c, wel.room, wel.room_name, 1, wel.join_seq);
+    r->c->current = 0;
     command_welcome(&(struct session){ &w, r->c }, &wel);
     collect(r);
 }
@@ -267,7 +283,10 @@ rig_free(struct rig *r)
     hub_leave(r->c->user, "bye", &w.outbox);
     hub_leave(r->bob, "bye", &w.outbox);
     collect(r);
+    while (r->c->nrooms > 0)
+        wrooms_leave(&w.rooms, r->c, r->c->nrooms - 1);
     client_free(r->c);
+    wrooms_free(&w.rooms);
     sendlog_free(&w.log);
     mbox_vec_free(&w.outbox);
     hub_destroy();
