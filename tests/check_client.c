@@ -169,10 +169,11 @@ START_TEST(test_render_own)
     struct render plain = { 0, 0 };
     char *out;
 
-    out = render_own(&plain, PROTO_PUBLIC, "alice", "hi \033[31mred", 0);
+    out = render_own(&plain, PROTO_PUBLIC, NULL, "alice", "hi \033[31mred",
+                     0);
     ck_assert_str_eq(out, "<alice> hi [31mred\n");   /* sanitized */
     free(out);
-    out = render_own(&plain, PROTO_ACTION, "alice", "waves", 0);
+    out = render_own(&plain, PROTO_ACTION, NULL, "alice", "waves", 0);
     ck_assert_str_eq(out, "* alice waves\n");
     free(out);
 }

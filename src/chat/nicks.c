@@ -3,8 +3,9 @@
  *
  * The list is fed from the server's own words: the welcome and "you are
  * now (or already) known as" lines name us; joins, leaves, renames, /who
- * replies and the prefixes of messages name the others.  A linear list is plenty for
- * the few hundred nicknames a chat shows; it is capped at NICKS_MAX.
+ * replies (of any room) and the prefixes of messages (of any room) name
+ * the others.  A linear list is plenty for the few hundred nicknames a
+ * chat shows; it is capped at NICKS_MAX.
  */
 #include "config.h"
 
@@ -157,9 +158,30 @@ add_words(struct nicks *ns, const char *s)
     }
 }
 
-/* Learn from a notice's text (after "*** "). */
+/* Is t the head of a /who reply: "N users online:" or "N users in #r:"? */
+static int
+who_head(const char *t)
+{
+    const char *p;
+    size_t n;
+
+    if (t[0] < '0' || t[0] > '9')
+        return 0;
+    if ((p = strstr(t, " online:")) != NULL && p[8] == '\0')
+        return 1;
+    if ((p = strstr(t, " in #")) == NULL)
+        return 0;
+    n = srvline_room_len(p + 4);
+    return n > 0 && p[4 + n] == ':' && p[5 + n] == '\0';
+}
+
+/*
+ * Learn from a notice's text (after "*** "); in_room when it came with a
+ * room's prefix: there "has left" is a /part, and the nick may still be
+ * in our other rooms, so it stays.
+ */
 static void
-observe_notice(struct nicks *ns, const char *t)
+observe_notice(struct nicks *ns, const char *t, int in_room)
 {
     size_t n = word_len(t);
     const char *p;
@@ -179,16 +201,16 @@ observe_notice(struct nicks *ns, const char *t)
     } else if (then(t, n, " has joined") && t[n + 11] == '\0') {
         nicks_add(ns, t, n);
     } else if (then(t, n, " has left")) {
-        nicks_remove(ns, t, n);
+        if (!in_room)
+            nicks_remove(ns, t, n);
     } else if (then(t, n, " is now known as ")) {
         p = t + n + 17;
         if (p[word_len(p)] == '\0') {
             nicks_remove(ns, t, n);
             nicks_add(ns, p, word_len(p));
         }
-    } else if ((p = strstr(t, " online:")) != NULL && p[8] == '\0' &&
-               t[0] >= '0' && t[0] <= '9') {
-        ns->in_who = 1;         /* "N users online:", names follow */
+    } else if (who_head(t)) {
+        ns->in_who = 1;         /* names follow */
     }
 }
 
@@ -203,7 +225,7 @@ nicks_observe(struct nicks *ns, const char *line)
 
     srvline_parse(line, &sl);
     if (sl.known && sl.kind == PROTO_NOTICE) {
-        observe_notice(ns, sl.text);
+        observe_notice(ns, sl.text, sl.room != NULL);
         return;
     }
     if (sl.nick != NULL)        /* a message: its sender's nickname */

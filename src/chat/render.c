@@ -3,11 +3,14 @@
  * (see render.h).  Pure but for localtime_r(); the client's main thread.
  *
  * The text is printed exactly as the server sent it; colour only wraps
- * it.  Our own messages go through proto_format(), the server's own
- * formatter, so they look the way the others see them.
+ * it.  A room's "#room " prefix is coloured on its own, then the rest
+ * of the line as if it were a v1 line.  Our own messages go through
+ * proto_format(), the server's own formatter, so they look the way the
+ * others see them.
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +62,21 @@ sb_sgr(struct sbuf *b, const struct render *r, const char *sgr)
         sb_str(b, sgr);
 }
 
+/* The palette entry of a name, by a hash of its case-folded bytes. */
+static const char *
+name_color(const char *name, size_t len)
+{
+    unsigned long h = 5381;
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
+        h = h * 33 + c;
+    }
+    return palette[h % (sizeof(palette) / sizeof(palette[0]))];
+}
+
 /*
  * The colour of a nickname: a hash of its case-folded bytes picks one of
  * the palette, so alice is the same colour in every line and every run.
@@ -66,15 +84,31 @@ sb_sgr(struct sbuf *b, const struct render *r, const char *sgr)
 const char *
 render_nick_color(const char *nick, size_t len)
 {
-    unsigned long h = 5381;
+    return name_color(nick, len);
+}
 
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)nick[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c - 'A' + 'a');
-        h = h * 33 + c;
-    }
-    return palette[h % (sizeof(palette) / sizeof(palette[0]))];
+/*
+ * The colour of a room's prefix ("#dev", with its '#'): picked like a
+ * nickname's, so each room has one of its own in every run.  It is
+ * shown bold, which no nickname is, so a room never reads as a nick.
+ */
+const char *
+render_room_color(const char *room, size_t len)
+{
+    return name_color(room, len);
+}
+
+/* The "#room " prefix of sl, if any: the name bold in its colour. */
+static void
+add_room(struct sbuf *b, const struct render *r, const struct srvline *sl)
+{
+    if (sl->room == NULL)
+        return;
+    sb_sgr(b, r, SGR_BOLD);
+    sb_sgr(b, r, render_room_color(sl->room, sl->roomlen));
+    sb_add(b, sl->room, sl->roomlen);
+    sb_sgr(b, r, SGR_RESET);
+    sb_str(b, " ");
 }
 
 /* sl's nickname in its colour. */
@@ -142,11 +176,12 @@ render_line(const struct render *r, const char *line, time_t now)
         }
     }
     srvline_parse(line, &sl);
+    add_room(&b, r, &sl);
     if (!sl.known) {
-        sb_str(&b, line);
+        sb_str(&b, sl.body);
     } else if (sl.kind == PROTO_ERROR || sl.kind == PROTO_NOTICE) {
         sb_sgr(&b, r, sl.kind == PROTO_ERROR ? SGR_ERROR : SGR_NOTICE);
-        sb_str(&b, line);
+        sb_str(&b, sl.body);
         sb_sgr(&b, r, SGR_RESET);
     } else {
         add_message(&b, r, &sl);
@@ -158,22 +193,25 @@ render_line(const struct render *r, const char *line, time_t now)
 /*
  * Render a message of ours the way the server shows it to the others:
  * kind is PROTO_PUBLIC or PROTO_ACTION, text is what we sent (it is
- * sanitized here as the server would).  Returns a malloc'd string ending
- * in LF.
+ * sanitized here as the server would), room the "#room" it went to, or
+ * NULL for the default room (no prefix).  Returns a malloc'd string
+ * ending in LF.
  */
 char *
-render_own(const struct render *r, enum proto_kind kind, const char *nick,
-           const char *text, time_t now)
+render_own(const struct render *r, enum proto_kind kind, const char *room,
+           const char *nick, const char *text, time_t now)
 {
     size_t len = strlen(text);
     char *clean = xmalloc(3 * len + 1);
-    size_t cap = 3 * len + PROTO_PREFIX_MAX + 2;
+    size_t cap = 3 * len + PROTO_ROOM_MAX + PROTO_PREFIX_MAX + 3;
     char *line = xmalloc(cap);
     char *out;
-    size_t n;
+    size_t n = 0;
 
     proto_sanitize(text, len, clean);
-    n = proto_format(line, cap, kind, nick, clean);
+    if (room != NULL)
+        n = (size_t)snprintf(line, cap, "%.*s ", PROTO_ROOM_MAX, room);
+    n += proto_format(line + n, cap - n, kind, nick, clean);
     if (n > 0 && line[n - 1] == '\n')
         line[n - 1] = '\0';
     out = render_line(r, line, now);

@@ -1,7 +1,7 @@
 /*
- * render.h: how the chat client shows a line: colours per nickname, for
- * notices and errors, and an optional timestamp.  Pure but for reading
- * the clock; the client's main thread.
+ * render.h: how the chat client shows a line: colours per nickname and
+ * per room prefix, for notices and errors, and an optional timestamp.
+ * Pure but for reading the clock; the client's main thread.
  */
 #ifndef CHAT_RENDER_H
 #define CHAT_RENDER_H
@@ -18,7 +18,9 @@ struct render {
 
 char *render_line(const struct render *r, const char *line, time_t now);
 char *render_own(const struct render *r, enum proto_kind kind,
-                 const char *nick, const char *text, time_t now);
+                 const char *room, const char *nick, const char *text,
+                 time_t now);
 const char *render_nick_color(const char *nick, size_t len);
+const char *render_room_color(const char *room, size_t len);
 
 #endif

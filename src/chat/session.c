@@ -29,6 +29,7 @@ session_init(struct session *s, const struct chat_opts *opts, int sigfd)
     s->conn.fd = -1;
     s->sigfd = sigfd;
     nicks_init(&s->nicks);
+    rooms_init(&s->rooms);
 }
 
 /* Close the connection and forget what was learnt. */
@@ -37,6 +38,7 @@ session_free(struct session *s)
 {
     conn_close(&s->conn);
     nicks_free(&s->nicks);
+    rooms_free(&s->rooms);
 }
 
 /* Ask for the -n nickname, if any: the answer sets s->nick. */
@@ -56,7 +58,9 @@ session_ask_nick(struct session *s)
  * Send a line the user typed (len bytes, no LF; a trailing CR is
  * dropped; an empty line is not sent).  Returns the local echo, a
  * malloc'd string ending in LF, for lines the server will not show us
- * (our public messages and actions), else NULL.  Notes a /quit.
+ * (our public messages and actions, with the current room's prefix as
+ * the others see them; none when we are in no room: the server answers
+ * with an error), else NULL.  Notes a /quit.
  */
 char *
 session_submit(struct session *s, const char *line, size_t len)
@@ -77,11 +81,13 @@ session_submit(struct session *s, const char *line, size_t len)
     self = nicks_self(&s->nicks);
     if (*self == '\0')
         self = s->opts->nick ? s->opts->nick : "me";
-    if (cmd.type == PROTO_SAY || cmd.type == PROTO_ME)
+    if ((cmd.type == PROTO_SAY || cmd.type == PROTO_ME) &&
+        rooms_current(&s->rooms) != NULL)
         echo = render_own(&s->opts->render,
                           cmd.type == PROTO_SAY ? PROTO_PUBLIC
                                                 : PROTO_ACTION,
-                          self, cmd.text, time(NULL));
+                          rooms_prefix(&s->rooms), self, cmd.text,
+                          time(NULL));
     else if (cmd.type == PROTO_QUIT)
         s->quit_sent = 1;
     free(copy);
@@ -99,9 +105,9 @@ append(char **acc, const char *s)
 }
 
 /*
- * Note what a server line (sanitized) says to the session: an error
- * (which answers the /nick while that is pending), or the server naming
- * us the nickname asked for.
+ * Note what a server line (sanitized) says to the session: nicknames
+ * and rooms, an error (which answers the /nick while that is pending),
+ * or the server naming us the nickname asked for.
  */
 static void
 note_line(struct session *s, const char *line)
@@ -109,6 +115,7 @@ note_line(struct session *s, const char *line)
     struct srvline sl;
 
     nicks_observe(&s->nicks, line);
+    rooms_observe(&s->rooms, line);
     srvline_parse(line, &sl);
     if (sl.known && sl.kind == PROTO_ERROR) {
         s->errors++;

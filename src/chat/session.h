@@ -2,7 +2,8 @@
  * session.h: one connection to a chatd server as both front ends drive
  * it: the terminal one (tty.c) and the script one (pipemode.c).  It owns
  * sending a typed line (with its local echo), turning what the server
- * sends into display text (and what it says about nicknames), noting
+ * sends into display text (and what it says about nicknames and rooms),
+ * noting
  * the server's errors and its answer to our -n nickname, and leaving
  * cleanly after a /quit.  main() (chat.c) fills the options, connects,
  * and hands the session to one mode; the modes know nothing of main()
@@ -17,6 +18,7 @@
 #include "conn.h"
 #include "nicks.h"
 #include "render.h"
+#include "roomlist.h"
 
 #define CHAT_EXIT_OK 0          /* /quit, Ctrl-D, end of input */
 #define CHAT_EXIT_FAIL 1        /* cannot connect, connection lost */
@@ -45,6 +47,7 @@ struct session {
     const struct chat_opts *opts;
     struct conn     conn;       /* opened by main() */
     struct nicks    nicks;
+    struct rooms    rooms;      /* the current one sets our echo's prefix */
     int             sigfd;      /* the signal self-pipe (signals.h) */
     int             quit_sent;  /* a /quit is queued: a close is expected */
     enum session_nick nick;

@@ -1,6 +1,7 @@
 /*
  * srvline.c: classify server lines (see srvline.h): the inverse of
- * libchatd's proto_format().  Pure; any caller.
+ * libchatd's proto_format(), past the "#room " prefix of
+ * a room's lines.  Pure; any caller.
  */
 #include "config.h"
 
@@ -33,6 +34,23 @@ nick_until(const char *s, char end)
     return n;
 }
 
+/*
+ * Length of the room name ('#' and 1 to PROTO_ROOM_MAX - 1 name
+ * characters) at s, or 0 when s does not start with one.  What follows
+ * is the caller's to check.
+ */
+size_t
+srvline_room_len(const char *s)
+{
+    size_t n = 1;
+
+    if (s[0] != '#')
+        return 0;
+    while (n <= PROTO_ROOM_MAX && srvline_nick_char((unsigned char)s[n]))
+        n++;
+    return n >= 2 && n <= PROTO_ROOM_MAX ? n : 0;
+}
+
 /* Note that sl is a message of kind from nick (n bytes at nick). */
 static void
 set_message(struct srvline *sl, enum proto_kind kind, const char *nick,
@@ -46,9 +64,11 @@ set_message(struct srvline *sl, enum proto_kind kind, const char *nick,
 }
 
 /*
- * Fill sl from line (NUL-terminated, already sanitized).  A line whose
- * prefix does not match one of the protocol's forms exactly is not known
- * (sl->known 0) with text = line, so callers can always print sl->text.
+ * Fill sl from line (NUL-terminated, already sanitized).  A room name
+ * and one space first are the room's prefix (sl->room); the rest, the
+ * body, is parsed as a v1 line.  A body that does not match one of the
+ * protocol's forms exactly is not known (sl->known 0) with text = body,
+ * so callers can always print the prefix and sl->text.
  */
 void
 srvline_parse(const char *line, struct srvline *sl)
@@ -56,6 +76,12 @@ srvline_parse(const char *line, struct srvline *sl)
     size_t n;
 
     memset(sl, 0, sizeof(*sl));
+    if ((n = srvline_room_len(line)) > 0 && line[n] == ' ') {
+        sl->room = line;
+        sl->roomlen = n;
+        line += n + 1;
+    }
+    sl->body = line;
     sl->text = line;
     if (strncmp(line, "*** error: ", 11) == 0)
         set_message(sl, PROTO_ERROR, NULL, 0, line + 11);

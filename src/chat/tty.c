@@ -1,7 +1,8 @@
 /*
  * tty.c: the chat client on a terminal (see tty.h), with GNU readline's
  * callback interface: one poll() loop over the signal self-pipe, the
- * socket and stdin; the input history and tab completion.
+ * socket and stdin; the input history, tab completion and the prompt,
+ * which names the current room.
  * Single-threaded; readline's callbacks force the session to be
  * reachable from file-level statics, all owned by the main thread.
  *
@@ -31,7 +32,8 @@
 #include "tty.h"
 #include "xmalloc.h"
 
-#define TTY_PROMPT "> "
+#define TTY_PROMPT "> "           /* the default room's */
+#define TTY_PROMPT_NONE "(no room)> "
 #define TTY_HISTORY_MAX 1000    /* lines kept in the history file */
 
 static struct session *sess;       /* the session the callbacks serve */
@@ -41,10 +43,34 @@ static char        *typed;      /* the line accept_typed() took */
 static char        *histfile;   /* NULL: no history file */
 static int          hist_added; /* entries added this run */
 static int          leaving;    /* a /quit or Ctrl-D: finish up */
+static char         prompt[PROTO_ROOM_MAX + 8]; /* what readline shows */
 
 /* ------------------------------------------------------------------ */
 /* Output above the prompt                                             */
 /* ------------------------------------------------------------------ */
+
+/*
+ * Make `prompt` name the current room as the server last said: "> " in
+ * the default room (as before rooms), "#dev> " in another, "(no room)> "
+ * in none.  Returns nonzero when it changed.
+ */
+static int
+prompt_update(void)
+{
+    const struct room_in *r = rooms_current(&sess->rooms);
+    char now[sizeof(prompt)];
+
+    if (r == NULL)
+        snprintf(now, sizeof(now), "%s", TTY_PROMPT_NONE);
+    else if (r->is_default)
+        snprintf(now, sizeof(now), "%s", TTY_PROMPT);
+    else
+        snprintf(now, sizeof(now), "%s> ", r->name);
+    if (strcmp(now, prompt) == 0)
+        return 0;
+    memcpy(prompt, now, sizeof(prompt));
+    return 1;
+}
 
 /*
  * Show text (lines ending in LF; may be NULL) above the prompt without
@@ -57,6 +83,8 @@ show(char *text)
         return;
     if (installed && !in_handler) {
         rl_clear_visible_line();
+        if (prompt_update())
+            rl_set_prompt(prompt);
         fputs(text, stdout);
         fflush(stdout);
         rl_on_new_line();
@@ -180,7 +208,8 @@ history_note(const char *line)
 /* ------------------------------------------------------------------ */
 
 static const char *const commands[] = {
-    "/help", "/me", "/msg", "/nick", "/quit", "/who", NULL
+    "/help", "/join", "/me", "/msg", "/nick", "/part", "/quit", "/rooms",
+    "/topic", "/who", NULL
 };
 
 /* Readline generator: the commands starting with text. */
@@ -216,13 +245,61 @@ nick_gen(const char *text, int state)
     return NULL;
 }
 
-/* Tab: /commands as the first word, nicknames anywhere; no file names. */
+/* Readline generator: the room names seen that start with text. */
+static char *
+room_gen(const char *text, int state)
+{
+    static size_t i, len;
+    const struct rooms *rs = &sess->rooms;
+
+    if (state == 0) {
+        i = 0;
+        len = strlen(text);
+    }
+    while (i < rs->nseen)
+        if (strncasecmp(rs->seen[i++], text, len) == 0)
+            return xstrdup(rs->seen[i - 1]);
+    return NULL;
+}
+
+/*
+ * Is the word at start the first argument of a command that takes a
+ * room: "/join ", "/part " or "/who " (any case, any spaces)?
+ */
+static int
+room_argument(int start)
+{
+    static const char *const takes_room[] = { "join", "part", "who", NULL };
+    const char *b = rl_line_buffer;
+    size_t i = strspn(b, " "), n, sp;
+
+    if ((int)i >= start || b[i] != '/')
+        return 0;
+    n = strcspn(b + i + 1, " ");            /* the command's name */
+    sp = strspn(b + i + 1 + n, " ");
+    if (sp == 0 || (int)(i + 1 + n + sp) != start)
+        return 0;
+    for (size_t k = 0; takes_room[k] != NULL; k++)
+        if (strlen(takes_room[k]) == n &&
+            strncasecmp(b + i + 1, takes_room[k], n) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * Tab: /commands as the first word; room names as the first argument of
+ * /join, /part and /who, or any word starting with '#'; nicknames
+ * anywhere else; no file names.
+ */
 static char **
 complete(const char *text, int start, int end)
 {
+    (void)end;
     rl_attempted_completion_over = 1;
     if (start == 0 && text[0] == '/')
         return rl_completion_matches(text, command_gen);
+    if (text[0] == '#' || room_argument(start))
+        return rl_completion_matches(text, room_gen);
     return rl_completion_matches(text, nick_gen);
 }
 
@@ -327,7 +404,8 @@ tty_setup(void)
     rl_bind_key_in_map('\n', accept_typed, vi_insertion_keymap);
     rl_bind_key_in_map('\r', accept_typed, vi_movement_keymap);
     rl_bind_key_in_map('\n', accept_typed, vi_movement_keymap);
-    rl_callback_handler_install(TTY_PROMPT, on_line);
+    prompt_update();
+    rl_callback_handler_install(prompt, on_line);
     installed = 1;
 }
 
@@ -373,7 +451,7 @@ suspend(void)
         raise(SIGTSTP);         /* stops here until SIGCONT */
         sigaction(SIGTSTP, &old, NULL);
     }
-    rl_callback_handler_install(TTY_PROMPT, on_line);
+    rl_callback_handler_install(prompt, on_line);
     rl_replace_line(line, 0);
     rl_point = point;
     rl_redisplay();
