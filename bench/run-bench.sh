@@ -1,18 +1,20 @@
 #!/bin/sh
-# run-bench.sh: `make bench`.  Runs chatbench scenarios A-E three times
+# run-bench.sh: `make bench`.  Runs chatbench scenarios A-G three times
 # each against a fresh chatd and, when redis-server is installed, a
-# throwaway redis-server, then prints the medians (min-max) side by side.
+# throwaway redis-server (G: chatd only), then prints the medians
+# (min-max) side by side.
 # Starts both servers on loopback only and stops them (by PID) on exit.
 #
 # Usage: run-bench.sh [BUILDDIR]     (default: the current directory)
-# Environment: RUNS (default 3), SCENARIOS (default "A B C D E").
+# Environment: RUNS (default 3), SCENARIOS (default "A B C D E F G"),
+# CHATD (default BUILDDIR/src/chatd: another build's chatd, to compare).
 set -u
 
 builddir=${1:-.}
-chatd=$builddir/src/chatd
+chatd=${CHATD:-$builddir/src/chatd}
 chatbench=$builddir/src/chatbench/chatbench
 runs=${RUNS:-3}
-scenarios=${SCENARIOS:-A B C D E}
+scenarios=${SCENARIOS:-A B C D E F G}
 
 for p in "$chatd" "$chatbench"; do
     if [ ! -x "$p" ]; then
@@ -50,6 +52,8 @@ args_of() {
     C) echo "-c 1000 -s 1 -m 2000 -w 64" ;;
     D) echo "-c 100 -s 1 -r 1000 -D 5" ;;
     E) echo "-c 10000 -s 0" ;;
+    F) echo "-c 1000 --rooms 100 -s 100 -m 200 -w 64" ;;
+    G) echo "-c 10000 -s 0" ;;
     esac
 }
 title_of() {
@@ -59,12 +63,15 @@ title_of() {
     C) echo "C: 1000 clients, 1 sender, 2000 msgs, window 64" ;;
     D) echo "D: 100 clients, 1 sender, 1000 msgs/s for 5 s" ;;
     E) echo "E: 10000 idle clients" ;;
+    F) echo "F: 1000 clients in 100 rooms of 10, 100 senders x 200 msgs" ;;
+    G) echo "G: 10000 clients connect into one room (the default room)" ;;
     esac
 }
 metrics_of() {
     case $1 in
     D) echo "p50_us p90_us p99_us p999_us max_us server_cpu_s" ;;
     E) echo "rss_per_conn_b connect_s" ;;
+    G) echo "connect_s quiet_s rss_per_conn_b" ;;
     *) echo "deliveries_per_s mb_per_s p50_us p99_us max_us server_cpu_s \
 writes_per_msg" ;;
     esac
@@ -144,16 +151,20 @@ stats() {
 failed=0
 
 # run SERVER SCENARIO: run chatbench $runs times, keeping the summaries.
-# Scenario E measures memory per connection, so each of its runs gets a
-# fresh server: a heap grown by an earlier run would hide the cost.
+# Scenarios E and G measure memory per connection (G also the time until
+# all are welcomed and the join notices are over), so each of their runs
+# gets a fresh server: a heap grown by an earlier run would hide the
+# cost, and G's clients must find an empty room.
 run() {
     server=$1 sc=$2
+    fresh=0
+    case $sc in E|G) fresh=1 ;; esac
     n=1
     while [ "$n" -le "$runs" ]; do
-        if [ "$sc" = E ] && [ "$server" = chatd ]; then
+        if [ $fresh -eq 1 ] && [ "$server" = chatd ]; then
             stop_chatd
             start_chatd
-        elif [ "$sc" = E ]; then
+        elif [ $fresh -eq 1 ]; then
             stop_redis
             start_redis || { failed=1; return; }
         fi
@@ -196,7 +207,8 @@ fi
 for sc in $scenarios; do
     echo "$(title_of "$sc")"
     run chatd "$sc"
-    [ $have_redis -eq 1 ] && run redis "$sc"
+    # G is about chatd's rooms; redis's connect time and memory are in E
+    [ $have_redis -eq 1 ] && [ "$sc" != G ] && run redis "$sc"
 done
 stop_servers
 

@@ -2,7 +2,8 @@
  * check_chatbench_run.c: the real $CHATBENCH run: its usage errors and
  * --help, servers that refuse or never greet, servers that stall (a
  * black hole, chatd with flood control), and short runs against a real
- * $CHATD.
+ * $CHATD, with and without rooms (--rooms).  The helpers that run them
+ * are in tests/hbench.c.
  *
  * Servers that stall are started by the tests that need them.
  *
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "hbench.h"
 
 #define OUT_MAX 65536
 
@@ -35,95 +37,6 @@ static int chatd_err = -1;      /* read end of chatd's stderr */
 static char chatd_port[16];
 
 /* ---------------------------------------------------------- helpers */
-
-static uint64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static const char *
-chatbench_path(void)
-{
-    const char *p = getenv("CHATBENCH");
-
-    return p != NULL ? p : "src/chatbench/chatbench";
-}
-
-/*
- * Run argv (argv[0] is the program) with stdout and stderr into out (up to
- * cap - 1 bytes, NUL-terminated), for at most timeout_ms.  Returns the
- * wait status; fails the test if the program cannot be run or hangs.
- */
-static int
-run(char *const argv[], char *out, size_t cap, int timeout_ms)
-{
-    int fds[2], status;
-    size_t len = 0;
-    uint64_t end = now_ms() + (uint64_t)timeout_ms;
-    pid_t pid;
-
-    ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        if (dup2(fds[1], STDOUT_FILENO) < 0 ||
-            dup2(fds[1], STDERR_FILENO) < 0)
-            _exit(127);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    for (;;) {
-        struct pollfd p = { .fd = fds[0], .events = POLLIN };
-        int64_t left = (int64_t)(end - now_ms());
-        ssize_t n;
-        char sink[4096];
-
-        if (left <= 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            ck_abort_msg("%s did not finish in %d ms", argv[0], timeout_ms);
-        }
-        if (poll(&p, 1, (int)left) < 0) {
-            ck_assert_int_eq(errno, EINTR);
-            continue;
-        }
-        if (len + 1 < cap)
-            n = read(fds[0], out + len, cap - 1 - len);
-        else
-            n = read(fds[0], sink, sizeof(sink));
-        if (n < 0 && errno == EINTR)
-            continue;
-        ck_assert_int_ge(n, 0);
-        if (n == 0)
-            break;
-        if (len + 1 < cap)
-            len += (size_t)n;
-    }
-    out[len] = '\0';
-    close(fds[0]);
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    return status;
-}
-
-/* The numeric value of key=... on the final "chatbench: " line of out. */
-static unsigned long long
-field(const char *out, const char *key)
-{
-    const char *line = strstr(out, "chatbench: proto=");
-    char pat[64];
-    const char *p;
-
-    ck_assert_msg(line != NULL, "no summary line in:\n%s", out);
-    snprintf(pat, sizeof(pat), " %s=", key);
-    p = strstr(line, pat);
-    ck_assert_msg(p != NULL, "no %s= in: %s", key, line);
-    return strtoull(p + strlen(pat), NULL, 10);
-}
 
 /* Drain what chatd logged so far so its stderr pipe never fills. */
 static void
@@ -135,67 +48,12 @@ chatd_drain(void)
         ;
 }
 
-/*
- * Start $CHATD -p 0 -w 2 with the flood control flags given (NULL for
- * chatd's defaults) and read its port from the "listening on [::]:PORT"
- * line on its stderr, within 5 s, into port.  Sets *pid and *err (the
- * read end of its stderr, non-blocking).
- */
-static void
-chatd_spawn(const char *rate, pid_t *pid, int *err, char *port, size_t cap)
-{
-    const char *chatd = getenv("CHATD");
-    char buf[4096];
-    size_t len = 0;
-    uint64_t end = now_ms() + 5000;
-    int fds[2];
-
-    if (chatd == NULL)
-        chatd = "src/chatd";
-    ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
-    *pid = fork();
-    ck_assert_int_ge(*pid, 0);
-    if (*pid == 0) {
-        if (dup2(fds[1], STDERR_FILENO) < 0)
-            _exit(127);
-        if (rate != NULL)
-            execl(chatd, chatd, "-p", "0", "-w", "2", "--rate", rate,
-                  (char *)NULL);
-        else
-            execl(chatd, chatd, "-p", "0", "-w", "2", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    *err = fds[0];
-    port[0] = '\0';
-    while (len + 1 < sizeof(buf)) {
-        struct pollfd p = { .fd = *err, .events = POLLIN };
-        const char *at;
-        ssize_t n;
-
-        ck_assert_msg(now_ms() < end, "chatd did not say it listens");
-        if (poll(&p, 1, 100) <= 0)
-            continue;
-        n = read(*err, buf + len, sizeof(buf) - 1 - len);
-        ck_assert_msg(n > 0, "chatd exited: %.*s", (int)len, buf);
-        len += (size_t)n;
-        buf[len] = '\0';
-        if ((at = strstr(buf, "listening on [::]:")) != NULL &&
-            strchr(at, '\n') != NULL) {
-            snprintf(port, cap, "%d",
-                     atoi(at + strlen("listening on [::]:")));
-            break;
-        }
-    }
-    ck_assert_int_gt(atoi(port), 0);
-    ck_assert_int_eq(fcntl(*err, F_SETFL, O_NONBLOCK), 0);
-}
 
 /* Unchecked fixture: a chatd without flood control (--rate 0). */
 static void
 chatd_start(void)
 {
-    chatd_spawn("0", &chatd_pid, &chatd_err, chatd_port,
+    hb_chatd_spawn("0", &chatd_pid, &chatd_err, chatd_port,
                 sizeof(chatd_port));
 }
 
@@ -246,6 +104,11 @@ static const struct {
     { { "--protocol", "irc" }, "--protocol" },
     { { "--server-pid", "2147483647" }, "--server-pid" },
     { { "--channel", "a b" }, "--channel" },
+    { { "--rooms", "-1" }, "--rooms" },
+    { { "--rooms", "two" }, "--rooms" },
+    { { "--rooms", "100001" }, "--rooms" },
+    { { "-c", "3", "--rooms", "4" }, "--rooms: 4 rooms but only 3" },
+    { { "-c", "5", "--rooms", "3", "-s", "3" }, "#cb2 would have a sender" },
     { { "--bogus" }, "bogus" },
     { { "-c" }, "'c'" },
     { { "stray" }, "stray" },
@@ -253,14 +116,14 @@ static const struct {
 
 START_TEST(test_bad_usage)
 {
-    char *argv[8] = { (char *)chatbench_path() };
+    char *argv[8] = { (char *)hb_chatbench_path() };
     char out[OUT_MAX];
     int status, n = 1;
 
     for (int i = 0; i < 6 && bad[_i].args[i] != NULL; i++)
         argv[n++] = (char *)bad[_i].args[i];
     argv[n] = NULL;
-    status = run(argv, out, sizeof(out), 5000);
+    status = hb_run(argv, out, sizeof(out), 5000);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 2,
                   "case %d: status %d: %s", _i, status, out);
     ck_assert_msg(strstr(out, bad[_i].names) != NULL,
@@ -270,9 +133,9 @@ END_TEST
 
 START_TEST(test_help)
 {
-    char *argv[] = { (char *)chatbench_path(), "--help", NULL };
+    char *argv[] = { (char *)hb_chatbench_path(), "--help", NULL };
     char out[OUT_MAX];
-    int status = run(argv, out, sizeof(out), 5000);
+    int status = hb_run(argv, out, sizeof(out), 5000);
 
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     ck_assert_ptr_nonnull(strstr(out, "--server-pid"));
@@ -304,11 +167,11 @@ loopback_socket(int backlog, char *port, size_t cap)
 START_TEST(test_refused)
 {
     char port[16], out[OUT_MAX];
-    char *argv[] = { (char *)chatbench_path(), "-p", port, "-c", "3",
+    char *argv[] = { (char *)hb_chatbench_path(), "-p", port, "-c", "3",
                      "-T", "5", NULL };
     int fd = loopback_socket(0, port, sizeof(port)), status;
 
-    status = run(argv, out, sizeof(out), 8000);
+    status = hb_run(argv, out, sizeof(out), 8000);
     close(fd);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "refused"));
@@ -319,16 +182,16 @@ END_TEST
 START_TEST(test_timeout)
 {
     char port[16], out[OUT_MAX];
-    char *argv[] = { (char *)chatbench_path(), "-p", port, "-c", "3",
+    char *argv[] = { (char *)hb_chatbench_path(), "-p", port, "-c", "3",
                      "-T", "0.5", NULL };
     int fd = loopback_socket(16, port, sizeof(port)), status;
-    uint64_t t0 = now_ms();
+    uint64_t t0 = hb_now_ms();
 
-    status = run(argv, out, sizeof(out), 5000);
+    status = hb_run(argv, out, sizeof(out), 5000);
     close(fd);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "timed out"));
-    ck_assert_uint_lt(now_ms() - t0, 3000);
+    ck_assert_uint_lt(hb_now_ms() - t0, 3000);
 }
 END_TEST
 
@@ -385,20 +248,20 @@ server_kill(pid_t pid)
 START_TEST(test_stall_no_progress)
 {
     char port[16], out[OUT_MAX];
-    char *argv[] = { (char *)chatbench_path(), "-p", port, "-c", "3",
+    char *argv[] = { (char *)hb_chatbench_path(), "-p", port, "-c", "3",
                      "-s", "1", "-m", "100", "-w", "4", NULL };
     pid_t server = blackhole_start(port, sizeof(port));
-    uint64_t t0 = now_ms();
-    int status = run(argv, out, sizeof(out), 20000);
+    uint64_t t0 = hb_now_ms();
+    int status = hb_run(argv, out, sizeof(out), 20000);
 
     server_kill(server);
-    ck_assert_uint_lt(now_ms() - t0, 10000);
+    ck_assert_uint_lt(hb_now_ms() - t0, 10000);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s", out);
     ck_assert_msg(strstr(out, "no delivery for 3 s") != NULL, "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "stop=\"stalled\""));
-    ck_assert_uint_eq(field(out, "sent"), 4);
-    ck_assert_uint_eq(field(out, "lost"), 0);
-    ck_assert_uint_eq(field(out, "pending"), 8);
+    ck_assert_uint_eq(hb_field(out, "sent"), 4);
+    ck_assert_uint_eq(hb_field(out, "lost"), 0);
+    ck_assert_uint_eq(hb_field(out, "pending"), 8);
 }
 END_TEST
 
@@ -409,18 +272,18 @@ END_TEST
 START_TEST(test_stall_drained_lost)
 {
     char port[16], out[OUT_MAX];
-    char *argv[] = { (char *)chatbench_path(), "-p", port, "-c", "3",
+    char *argv[] = { (char *)hb_chatbench_path(), "-p", port, "-c", "3",
                      "-s", "1", "-m", "10", "-w", "0", "--drain-ms", "300",
                      NULL };
     pid_t server = blackhole_start(port, sizeof(port));
-    int status = run(argv, out, sizeof(out), 10000);
+    int status = hb_run(argv, out, sizeof(out), 10000);
 
     server_kill(server);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "stop=\"drained\""));
-    ck_assert_uint_eq(field(out, "sent"), 10);
-    ck_assert_uint_eq(field(out, "lost"), 20);
-    ck_assert_uint_eq(field(out, "pending"), 0);
+    ck_assert_uint_eq(hb_field(out, "sent"), 10);
+    ck_assert_uint_eq(hb_field(out, "lost"), 20);
+    ck_assert_uint_eq(hb_field(out, "pending"), 0);
 }
 END_TEST
 
@@ -438,7 +301,7 @@ static const char *const limited[][6] = {
 START_TEST(test_rate_limited)
 {
     char port[16], out[OUT_MAX];
-    char *argv[16] = { (char *)chatbench_path(), "-p", port, "-c", "4",
+    char *argv[16] = { (char *)hb_chatbench_path(), "-p", port, "-c", "4",
                        "-s", "1" };
     int err, status, n = 7;
     uint64_t t0;
@@ -447,19 +310,19 @@ START_TEST(test_rate_limited)
     for (int i = 0; i < 6 && limited[_i][i] != NULL; i++)
         argv[n++] = (char *)limited[_i][i];
     argv[n] = NULL;
-    chatd_spawn(NULL, &pid, &err, port, sizeof(port));
-    t0 = now_ms();
-    status = run(argv, out, sizeof(out), 30000);
+    hb_chatd_spawn(NULL, &pid, &err, port, sizeof(port));
+    t0 = hb_now_ms();
+    status = hb_run(argv, out, sizeof(out), 30000);
     kill(pid, SIGTERM);
     ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
     close(err);
-    ck_assert_uint_lt(now_ms() - t0, 15000);
+    ck_assert_uint_lt(hb_now_ms() - t0, 15000);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s", out);
     ck_assert_msg(strstr(out, "rate-limiting") != NULL, "%s", out);
     ck_assert_msg(strstr(out, "--rate 0") != NULL, "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "stop=\"stalled\""));
-    ck_assert_uint_eq(field(out, "lost"), 0);
-    ck_assert_uint_gt(field(out, "pending"), 0);
+    ck_assert_uint_eq(hb_field(out, "lost"), 0);
+    ck_assert_uint_gt(hb_field(out, "pending"), 0);
 }
 END_TEST
 
@@ -472,7 +335,7 @@ END_TEST
 static void
 run_ok(char *const argv[], char *out, size_t cap)
 {
-    int status = run(argv, out, cap, 10000);
+    int status = hb_run(argv, out, cap, 10000);
 
     chatd_drain();
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
@@ -480,16 +343,16 @@ run_ok(char *const argv[], char *out, size_t cap)
 
 START_TEST(test_chatd_window)
 {
-    char *argv[] = { (char *)chatbench_path(), "-p", chatd_port, "-c", "10",
+    char *argv[] = { (char *)hb_chatbench_path(), "-p", chatd_port, "-c", "10",
                      "-s", "2", "-m", "200", "-w", "16", "-T", "8", NULL };
     char out[OUT_MAX];
 
     run_ok(argv, out, sizeof(out));
-    ck_assert_uint_eq(field(out, "sent"), 400);
-    ck_assert_uint_eq(field(out, "delivered"), 400 * 9);
-    ck_assert_uint_eq(field(out, "lost"), 0);
-    ck_assert_uint_eq(field(out, "dup"), 0);
-    ck_assert_uint_eq(field(out, "corrupt"), 0);
+    ck_assert_uint_eq(hb_field(out, "sent"), 400);
+    ck_assert_uint_eq(hb_field(out, "delivered"), 400 * 9);
+    ck_assert_uint_eq(hb_field(out, "lost"), 0);
+    ck_assert_uint_eq(hb_field(out, "dup"), 0);
+    ck_assert_uint_eq(hb_field(out, "corrupt"), 0);
 }
 END_TEST
 
@@ -498,44 +361,44 @@ END_TEST
 START_TEST(test_chatd_port_list)
 {
     char ports[40];
-    char *argv[] = { (char *)chatbench_path(), "-p", ports, "-c", "6",
+    char *argv[] = { (char *)hb_chatbench_path(), "-p", ports, "-c", "6",
                      "-s", "2", "-m", "100", "-w", "8", "-T", "8", NULL };
     char out[OUT_MAX];
 
     snprintf(ports, sizeof(ports), "%s,%s", chatd_port, chatd_port);
     run_ok(argv, out, sizeof(out));
-    ck_assert_uint_eq(field(out, "delivered"), 200 * 5);
-    ck_assert_uint_eq(field(out, "lost"), 0);
+    ck_assert_uint_eq(hb_field(out, "delivered"), 200 * 5);
+    ck_assert_uint_eq(hb_field(out, "lost"), 0);
 }
 END_TEST
 
 /* Open loop: no window, everything as fast as the sockets take it. */
 START_TEST(test_chatd_open_loop)
 {
-    char *argv[] = { (char *)chatbench_path(), "-p", chatd_port, "-c", "4",
+    char *argv[] = { (char *)hb_chatbench_path(), "-p", chatd_port, "-c", "4",
                      "-s", "4", "-m", "300", "-w", "0", "-T", "8", NULL };
     char out[OUT_MAX];
 
     run_ok(argv, out, sizeof(out));
-    ck_assert_uint_eq(field(out, "sent"), 1200);
-    ck_assert_uint_eq(field(out, "delivered"), 1200 * 3);
-    ck_assert_uint_eq(field(out, "reordered"), 0);
+    ck_assert_uint_eq(hb_field(out, "sent"), 1200);
+    ck_assert_uint_eq(hb_field(out, "delivered"), 1200 * 3);
+    ck_assert_uint_eq(hb_field(out, "reordered"), 0);
 }
 END_TEST
 
 START_TEST(test_chatd_rate)
 {
     char pid[16];
-    char *argv[] = { (char *)chatbench_path(), "-p", chatd_port, "-c", "5",
+    char *argv[] = { (char *)hb_chatbench_path(), "-p", chatd_port, "-c", "5",
                      "-s", "1", "-r", "400", "-D", "1", "-b", "100",
                      "--server-pid", pid, "-T", "8", NULL };
     char out[OUT_MAX];
 
     snprintf(pid, sizeof(pid), "%ld", (long)chatd_pid);
     run_ok(argv, out, sizeof(out));
-    ck_assert_uint_eq(field(out, "sent"), 400);
-    ck_assert_uint_eq(field(out, "delivered"), 400 * 4);
-    ck_assert_uint_eq(field(out, "lost"), 0);
+    ck_assert_uint_eq(hb_field(out, "sent"), 400);
+    ck_assert_uint_eq(hb_field(out, "delivered"), 400 * 4);
+    ck_assert_uint_eq(hb_field(out, "lost"), 0);
     ck_assert_ptr_nonnull(strstr(out, " server_rss_kb="));
     ck_assert_ptr_nonnull(strstr(out, " p999_us="));
     /* messages are sent per second, deliveries made per second */
@@ -549,20 +412,20 @@ END_TEST
 /* -D without -r: flat out, window-driven, for about that long. */
 START_TEST(test_chatd_duration)
 {
-    char *argv[] = { (char *)chatbench_path(), "-p", chatd_port, "-c", "4",
+    char *argv[] = { (char *)hb_chatbench_path(), "-p", chatd_port, "-c", "4",
                      "-s", "1", "-w", "16", "-D", "1.5", "-T", "8", NULL };
     char out[OUT_MAX];
-    uint64_t t0 = now_ms(), took;
+    uint64_t t0 = hb_now_ms(), took;
 
     run_ok(argv, out, sizeof(out));
-    took = now_ms() - t0;
+    took = hb_now_ms() - t0;
     ck_assert_msg(took >= 1500 && took < 5000, "took %llu ms",
                   (unsigned long long)took);
     ck_assert_ptr_nonnull(strstr(out, "flat out for 1.5 s"));
-    ck_assert_uint_gt(field(out, "sent"), 100);
-    ck_assert_uint_eq(field(out, "planned"), field(out, "sent"));
-    ck_assert_uint_eq(field(out, "delivered"), field(out, "sent") * 3);
-    ck_assert_uint_eq(field(out, "lost"), 0);
+    ck_assert_uint_gt(hb_field(out, "sent"), 100);
+    ck_assert_uint_eq(hb_field(out, "planned"), hb_field(out, "sent"));
+    ck_assert_uint_eq(hb_field(out, "delivered"), hb_field(out, "sent") * 3);
+    ck_assert_uint_eq(hb_field(out, "lost"), 0);
     ck_assert_ptr_nonnull(strstr(out, "stop=\"complete\""));
 }
 END_TEST
@@ -570,14 +433,72 @@ END_TEST
 START_TEST(test_chatd_idle)
 {
     char pid[16];
-    char *argv[] = { (char *)chatbench_path(), "-p", chatd_port, "-c", "50",
+    char *argv[] = { (char *)hb_chatbench_path(), "-p", chatd_port, "-c", "50",
                      "-s", "0", "--server-pid", pid, "-T", "8", NULL };
     char out[OUT_MAX];
 
     snprintf(pid, sizeof(pid), "%ld", (long)chatd_pid);
     run_ok(argv, out, sizeof(out));
-    ck_assert_uint_eq(field(out, "connected"), 50);
+    ck_assert_uint_eq(hb_field(out, "connected"), 50);
     ck_assert_ptr_nonnull(strstr(out, " rss_per_conn_b="));
+    ck_assert_ptr_nonnull(strstr(out, " quiet_s="));
+}
+END_TEST
+
+/*
+ * Rooms: each layout (clients, rooms, senders, messages each) with the
+ * deliveries it is due, computed by hand from "client i is in room i mod
+ * R".  40 in 4: rooms of 10, each sender reaches 9.  11 in 4: rooms of 3,
+ * 3, 3 and 2; senders 0-5 are in rooms 0 1 2 3 0 1 and reach 2 2 2 1 2 2.
+ * 12 in 1: one room, not the default one, everyone else receives.
+ */
+static const struct {
+    const char *clients, *rooms, *senders, *each;
+    unsigned long long sent, delivered;
+} layout[] = {
+    { "40", "4", "4", "200", 800, 800 * 9 },
+    { "11", "4", "6", "100", 600, 100 * 11 },
+    { "12", "1", "2", "100", 200, 200 * 11 },
+};
+
+/* Every payload arrives once, in order, only in its sender's room. */
+START_TEST(test_chatd_rooms)
+{
+    char *argv[] = { (char *)hb_chatbench_path(), "-p", chatd_port,
+                     "-c", (char *)layout[_i].clients,
+                     "--rooms", (char *)layout[_i].rooms,
+                     "-s", (char *)layout[_i].senders,
+                     "-m", (char *)layout[_i].each,
+                     "-w", "16", "-T", "8", NULL };
+    char out[OUT_MAX], want[32];
+
+    run_ok(argv, out, sizeof(out));
+    snprintf(want, sizeof(want), " rooms=%s ", layout[_i].rooms);
+    ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+    ck_assert_uint_eq(hb_field(out, "sent"), layout[_i].sent);
+    ck_assert_uint_eq(hb_field(out, "expected"), layout[_i].delivered);
+    ck_assert_uint_eq(hb_field(out, "delivered"), layout[_i].delivered);
+    ck_assert_uint_eq(hb_field(out, "lost"), 0);
+    ck_assert_uint_eq(hb_field(out, "dup"), 0);
+    ck_assert_uint_eq(hb_field(out, "reordered"), 0);
+    ck_assert_uint_eq(hb_field(out, "corrupt"), 0);
+    ck_assert_uint_eq(hb_field(out, "misrouted"), 0);
+    ck_assert_ptr_nonnull(strstr(out, "stop=\"complete\""));
+}
+END_TEST
+
+/* Rooms at a fixed rate, no window: 9 in 3 rooms of 3, each reaches 2. */
+START_TEST(test_chatd_rooms_rate)
+{
+    char *argv[] = { (char *)hb_chatbench_path(), "-p", chatd_port,
+                     "-c", "9", "--rooms", "3", "-s", "3", "-r", "300",
+                     "-D", "1", "-T", "8", NULL };
+    char out[OUT_MAX];
+
+    run_ok(argv, out, sizeof(out));
+    ck_assert_uint_eq(hb_field(out, "sent"), 300);
+    ck_assert_uint_eq(hb_field(out, "delivered"), 300 * 2);
+    ck_assert_uint_eq(hb_field(out, "misrouted"), 0);
 }
 END_TEST
 
@@ -612,9 +533,11 @@ chatbench_run_suite(void)
     tcase_add_test(tc, test_chatd_rate);
     tcase_add_test(tc, test_chatd_duration);
     tcase_add_test(tc, test_chatd_idle);
+    tcase_add_loop_test(tc, test_chatd_rooms, 0,
+                        (int)(sizeof(layout) / sizeof(layout[0])));
+    tcase_add_test(tc, test_chatd_rooms_rate);
     tcase_set_timeout(tc, 15);
     suite_add_tcase(s, tc);
-    return s;
     return s;
 }
 

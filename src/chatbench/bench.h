@@ -20,6 +20,7 @@ enum bench_proto {
 
 #define BENCH_PORTS_MAX 16      /* -p PORT,PORT,...: servers to spread over */
 #define TRACK_MAX_BYTES (4ull << 30)    /* delivery records, at most */
+#define ROOMS_MAX 100000        /* --rooms: #cb0..#cb99999 */
 
 struct bench_conf {
     enum bench_proto proto;
@@ -27,6 +28,7 @@ struct bench_conf {
     const char *port;           /* one port, or several joined by commas */
     const char *channel;        /* redis channel */
     long   clients;             /* -c: receiving connections */
+    long   rooms;               /* --rooms: #cb0..#cbR-1, 0: none */
     long   senders;             /* -s: 0 for the idle mode */
     long   size;                /* -b: payload bytes */
     long   messages;            /* -m: per sender, without -r or -D */
@@ -52,10 +54,14 @@ struct bench_result {
     uint64_t dup;               /* repeated or echoed deliveries */
     uint64_t reordered;         /* per sender, arrived after a later one */
     uint64_t corrupt;           /* payloads that failed their checks */
+    uint64_t misrouted;         /* payloads from a room not the receiver's */
     uint64_t disconnects;       /* connections the server closed */
     uint64_t server_errors;     /* error lines or replies from the server */
     uint64_t connected;         /* connections that completed handshake */
-    double   connect_s;         /* time to connect and greet everyone */
+    double   connect_s;         /* time to connect and greet everyone
+                                   (and, with rooms, join them) */
+    double   quiet_s;           /* until the last line of the set-up (the
+                                   join notices) had arrived */
     double   run_s;             /* first send to last delivery */
     const char *stop;           /* why the run ended */
     const char *hint;           /* why it stalled, what to do; or NULL */

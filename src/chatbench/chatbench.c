@@ -4,7 +4,8 @@
  * the report in report.c.  chatbench has one thread, which owns all of
  * its data.
  *
- * Exit status: 0 when nothing was lost, duplicated or corrupted (and, in
+ * Exit status: 0 when nothing was lost, duplicated, corrupted or
+ * misrouted (and, in
  * the idle mode, every client connected), 1 otherwise or on a run error,
  * 2 on bad usage.
  */
@@ -41,7 +42,7 @@ main(int argc, char **argv)
     if (failed || r.connected < (uint64_t)c.clients)
         return 1;
     if (c.senders > 0 && (r.sent < r.planned || r.delivered < r.expected ||
-                          r.dup > 0 || r.corrupt > 0))
+                          r.dup > 0 || r.corrupt > 0 || r.misrouted > 0))
         return 1;
     return 0;
 }

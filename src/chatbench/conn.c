@@ -159,7 +159,8 @@ conn_open(struct conn *c)
 
 /*
  * c's connect() finished: check how, then send the greeting request
- * (redis: SUBSCRIBE or PING; chat: nothing, the server greets first).
+ * (redis: SUBSCRIBE to its room's channel, or PING; chat: nothing, the
+ * server greets first).
  */
 void
 conn_connected(struct conn *c)
@@ -178,10 +179,16 @@ conn_connected(struct conn *c)
         bench_fail("setsockopt(TCP_NODELAY): %s", strerror(errno));
     c->state = C_HELLO;
     if (bench.conf->proto == BENCH_REDIS) {
-        char cmd[256];
-        const char *argv[2] = { "SUBSCRIBE", bench.conf->channel };
-        size_t argl[2] = { 9, strlen(bench.conf->channel) };
+        char cmd[256], ch[160];
+        const char *argv[2] = { "SUBSCRIBE", ch };
+        size_t argl[2] = { 9, 0 };
         size_t n;
+        if (bench.conf->rooms > 0)
+            snprintf(ch, sizeof(ch), "%s#cb%u", bench.conf->channel,
+                     c->room);
+        else
+            snprintf(ch, sizeof(ch), "%s", bench.conf->channel);
+        argl[1] = strlen(ch);
         if (c->is_pub) {
             argv[0] = "PING";
             argl[0] = 4;

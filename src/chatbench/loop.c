@@ -1,8 +1,9 @@
 /*
  * loop.c: one chatbench run: the tables, the epoll loop and its phases.
  * Connect everyone (a bounded number at a time) and wait for each
- * greeting (chat: the first "*** " notice; redis: the SUBSCRIBE
- * confirmation or PONG), let the join notices settle, then send, then
+ * greeting (chat: the first "*** " notice, and with --rooms the answer
+ * to its /join; redis: the SUBSCRIBE confirmation or PONG), let the join
+ * notices settle, then send, then
  * drain until every delivery is in or nothing arrives for drain_ms.
  * The run's state (run.h) is owned by the main (and only) thread.
  */
@@ -134,7 +135,7 @@ run_done(uint64_t now)
         r->planned = r->sent;
     }
     if ((bench.conf->timed ? bench.send_over : r->sent == r->planned) &&
-        r->delivered >= r->sent * bench.per_msg) {
+        r->delivered >= bench.due) {
         r->stop = "complete";
         return 1;
     }
@@ -157,15 +158,16 @@ setup_tables(void)
     uint32_t nrx = (uint32_t)c->clients;
 
     bench.nsnd = (uint32_t)c->senders;
+    bench.nroom = c->rooms > 0 ? (uint32_t)c->rooms : 1;
     bench.nconn = (size_t)nrx + (c->proto == BENCH_REDIS ? bench.nsnd : 0);
     bench.conn = xcalloc(bench.nconn, sizeof(*bench.conn));
     for (size_t i = 0; i < bench.nconn; i++) {
         bench.conn[i].fd = -1;
         bench.conn[i].rx = i < nrx ? (uint32_t)i : NO_SENDER;
+        bench.conn[i].room = (uint32_t)(i % bench.nroom);
         bench.conn[i].snd = NO_SENDER;
         bench.conn[i].is_pub = i >= nrx;
     }
-    bench.per_msg = c->proto == BENCH_REDIS ? nrx : nrx - 1;
     send_setup();
     recv_setup();
     bench.rbuf = xmalloc(RBUF_SIZE);
@@ -214,6 +216,7 @@ connect_all(uint64_t t0)
     }
     if (rc == 0)
         rc = run_until(settled, bench.deadline, "settling");
+    r->quiet_s = (double)(bench.last_input - t0) / 1e9;
     return rc == 0 ? 0 : -1;
 }
 
@@ -237,7 +240,7 @@ send_phase(void)
     r->run_s = (double)(bench.last_delivery - bench.t_run) / 1e9;
     if (c->server_pid > 0)
         procstat_read(c->server_pid, &r->ps_end);
-    r->expected = r->sent * bench.per_msg;
+    r->expected = bench.due;
     missing = r->expected > r->delivered ? r->expected - r->delivered : 0;
     if (strcmp(r->stop, "drained") == 0)
         r->lost = missing;

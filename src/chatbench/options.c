@@ -38,6 +38,9 @@ usage(FILE *f)
 "      --protocol P       chat (default) or redis\n"
 "  -c, --clients N        receiving clients (default 10)\n"
 "  -s, --senders S        clients that also send (default 1; 0: idle mode)\n"
+"      --rooms R          spread the clients over R rooms, #cb0..#cbR-1\n"
+"                         (client i joins room i mod R; a sender speaks\n"
+"                         in its room); 0: the default room (default)\n"
 "  -b, --size B           payload bytes, %d..%d (default 64)\n"
 "  -m, --messages M       messages per sender (default 1000)\n"
 "  -w, --window W         in flight per sender, 0 for none (default 64)\n"
@@ -124,7 +127,8 @@ parse_positive(const char *opt, const char *arg, double max)
 }
 
 enum {
-    OPT_PROTOCOL = 256, OPT_SERVER_PID, OPT_DRAIN_MS, OPT_CHANNEL
+    OPT_PROTOCOL = 256, OPT_SERVER_PID, OPT_DRAIN_MS, OPT_CHANNEL,
+    OPT_ROOMS
 };
 
 /* Which of the options that exclude each other were given. */
@@ -174,8 +178,8 @@ parse_server_option(int ch, const char *arg, struct bench_conf *c)
 }
 
 /*
- * Phase 1b: an option that shapes the load or the run (-c, -s, -b, -m,
- * -w, -r, -D, --drain-ms, -T), noting in seen the ones that exclude
+ * Phase 1b: an option that shapes the load or the run (-c, -s, --rooms,
+ * -b, -m, -w, -r, -D, --drain-ms, -T), noting in seen the ones that exclude
  * others.  Returns 1 if ch was one of them, 0 if not; exits 2 on a bad
  * value.
  */
@@ -189,6 +193,9 @@ parse_load_option(int ch, const char *arg, struct bench_conf *c,
         return 1;
     case 's':
         c->senders = parse_long("-s/--senders", arg, 0, CLIENTS_MAX);
+        return 1;
+    case OPT_ROOMS:
+        c->rooms = parse_long("--rooms", arg, 0, ROOMS_MAX);
         return 1;
     case 'b':
         c->size = parse_long("-b/--size", arg, PAYLOAD_MIN, PAYLOAD_MAX);
@@ -219,6 +226,32 @@ parse_load_option(int ch, const char *arg, struct bench_conf *c,
 }
 
 /*
+ * Phase 2, rooms: at most one room per client, and with chat every room
+ * that has a sender needs another member to receive it.  Room r has
+ * clients / R members, one more if r < clients % R; the senders are in
+ * rooms 0..min(S, R)-1, the last of which is the smallest.
+ */
+static void
+check_rooms(const struct bench_conf *c)
+{
+    long last, members;
+
+    if (c->rooms == 0)
+        return;
+    if (c->rooms > c->clients)
+        bad_usage("--rooms: %ld rooms but only %ld clients (-c): every "
+                  "room needs a member", c->rooms, c->clients);
+    if (c->proto != BENCH_CHAT || c->senders == 0)
+        return;
+    last = (c->senders < c->rooms ? c->senders : c->rooms) - 1;
+    members = c->clients / c->rooms + (last < c->clients % c->rooms);
+    if (members < 2)
+        bad_usage("--rooms: room #cb%ld would have a sender and no one "
+                  "to receive it (%ld clients in %ld rooms); use fewer "
+                  "rooms or more clients", last, c->clients, c->rooms);
+}
+
+/*
  * Phase 2: the options must make one run: no two that exclude each
  * other, enough clients for the senders.  Exits 2 when not.
  */
@@ -239,6 +272,7 @@ check_combination(const struct bench_conf *c, const struct seen *seen)
     if (c->proto == BENCH_CHAT && c->senders > 0 && c->clients < 2)
         bad_usage("-c/--clients: chat needs at least 2 clients, since a "
                   "sender does not receive its own messages");
+    check_rooms(c);
     if (c->rate > 0) {
         if (c->senders == 0)
             bad_usage("-r/--rate needs at least one sender (-s)");
@@ -262,6 +296,7 @@ options_parse(int argc, char **argv, struct bench_conf *c)
         { "protocol", required_argument, NULL, OPT_PROTOCOL },
         { "clients", required_argument, NULL, 'c' },
         { "senders", required_argument, NULL, 's' },
+        { "rooms", required_argument, NULL, OPT_ROOMS },
         { "size", required_argument, NULL, 'b' },
         { "messages", required_argument, NULL, 'm' },
         { "window", required_argument, NULL, 'w' },
@@ -314,8 +349,9 @@ options_check_limits(const struct bench_conf *c)
     double planned = c->rate > 0 ? c->rate * c->duration + 1 :
         (double)c->messages * (double)c->senders;
     double per = c->senders > 0 ? planned / (double)c->senders + 1 : 0;
-    double bytes = (double)c->clients * (double)c->senders *
-        (16.0 + 8.0 * (per / 64.0 + 1));
+    double pairs = (double)c->clients * (double)c->senders;
+    double bytes = pairs * 16.0 + pairs / (c->rooms > 0 ? c->rooms : 1) *
+        8.0 * (per / 64.0 + 1);
     long need = c->clients + (c->proto == BENCH_REDIS ? c->senders : 0) +
         FD_SPARE;
     struct rlimit rl;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "payload.h"
@@ -40,8 +41,9 @@ track_grow(struct track *t, uint32_t seq)
 /*
  * Account for one payload that reached receiver rx at time now: check
  * it, then count it as delivered, duplicated (or echoed to its own
- * sender), reordered or corrupt; record its latency; open its sender's
- * window if rx is the sender's ack receiver.
+ * sender), reordered, corrupt or misrouted (its sender is in another
+ * room); record its latency; open its sender's window if rx is the
+ * sender's ack receiver.
  */
 static void
 deliver(uint32_t rx, const char *text, size_t len, uint64_t now)
@@ -57,6 +59,10 @@ deliver(uint32_t rx, const char *text, size_t len, uint64_t now)
         return;
     }
     s = &bench.snd[p.sender];
+    if (bench.conn[s->conn].room != bench.conn[rx].room) {
+        bench.res->misrouted++;
+        return;
+    }
     t = &bench.track[(size_t)rx * bench.nsnd + p.sender];
     if (p.seq / 64 >= t->words)
         track_grow(t, p.seq);
@@ -82,19 +88,16 @@ deliver(uint32_t rx, const char *text, size_t len, uint64_t now)
     }
 }
 
-/* The greeting arrived: c is ready. */
-static void
-conn_ready(struct conn *c)
-{
-    c->state = C_READY;
-    bench.pending--;
-    bench.res->connected++;
-}
-
 /* Note an error line or reply from the server; fatal during set-up. */
 static void
 server_error(struct conn *c, const char *text, size_t len)
 {
+    if (c->state == C_JOINING) {
+        bench_fail("server refused /join #cb%u of connection %zu: %.*s",
+                   c->room, (size_t)(c - bench.conn),
+                   (int)(len > 200 ? 200 : len), text);
+        return;
+    }
     if (c->state != C_READY) {
         bench_fail("server refused connection %zu: %.*s",
                    (size_t)(c - bench.conn), (int)(len > 200 ? 200 : len),
@@ -108,10 +111,104 @@ server_error(struct conn *c, const char *text, size_t len)
     }
 }
 
+/* The greeting (or, with rooms, the /join answer) arrived: c is ready. */
+static void
+conn_ready(struct conn *c)
+{
+    c->state = C_READY;
+    bench.pending--;
+    bench.res->connected++;
+}
+
+/* Chat: the greeting arrived; join c's room, or c is ready. */
+static void
+conn_greeted(struct conn *c)
+{
+    char line[32];
+    int n;
+
+    if (bench.conf->rooms == 0) {
+        conn_ready(c);
+        return;
+    }
+    n = snprintf(line, sizeof(line), "/join #cb%u\n", c->room);
+    memcpy(out_reserve(c, (size_t)n), line, (size_t)n);
+    c->out_len += (size_t)n;
+    c->state = C_JOINING;
+    conn_flush(c);
+}
+
 /*
- * Chat: consume the complete lines in buf.  "*** " notices greet (the
- * first one) or are ignored; "<nick> text" carries a payload; other
- * lines (actions, private messages) are ignored.  Returns the bytes used.
+ * The index N of a room name "#cbN" (any case) of exactly len bytes, or
+ * -1 if name is not one of chatbench's rooms.
+ */
+static long
+room_index(const char *name, size_t len)
+{
+    long v = 0;
+
+    if (len < 4 || len > 9 || strncasecmp(name, "#cb", 3) != 0)
+        return -1;
+    for (size_t i = 3; i < len; i++) {
+        if (name[i] < '0' || name[i] > '9')
+            return -1;
+        v = v * 10 + (name[i] - '0');
+    }
+    return v;
+}
+
+/*
+ * Chat: strip the "#room " prefix of a room line from *line (of *n
+ * bytes).  Returns 1 if the line belongs where c's payloads come from
+ * (its room with --rooms, the default room without), 0 if not.
+ */
+static int
+strip_room(const struct conn *c, char **line, size_t *n)
+{
+    char *sp;
+    long r;
+
+    if (*n == 0 || (*line)[0] != '#')
+        return bench.conf->rooms == 0;
+    if ((sp = memchr(*line, ' ', *n)) == NULL)
+        return 0;
+    r = room_index(*line, (size_t)(sp - *line));
+    *n -= (size_t)(sp - *line) + 1;
+    *line = sp + 1;
+    return bench.conf->rooms > 0 && r == (long)c->room;
+}
+
+/*
+ * Chat: a "*** " notice (after its room prefix, if any).  An error is
+ * the server's; the first notice greets; with rooms, "*** you joined
+ * #cbN:" answers c's /join.  Other notices are ignored.
+ */
+static void
+chat_notice(struct conn *c, const char *line, size_t n)
+{
+    static const char joined[] = "*** you joined ";
+    size_t jl = sizeof(joined) - 1;
+    const char *colon;
+
+    if (n >= 11 && memcmp(line + 4, "error:", 6) == 0) {
+        server_error(c, line, n);
+    } else if (c->state == C_HELLO) {
+        conn_greeted(c);
+    } else if (c->state == C_JOINING && n > jl &&
+               memcmp(line, joined, jl) == 0 &&
+               (colon = memchr(line + jl, ':', n - jl)) != NULL &&
+               room_index(line + jl, (size_t)(colon - line - jl)) ==
+               (long)c->room) {
+        conn_ready(c);
+    }
+}
+
+/*
+ * Chat: consume the complete lines in buf.  A line of a room other than
+ * the default one starts with "#room ".  "*** " notices go to
+ * chat_notice(); "<nick> text" carries a payload, misrouted if it comes
+ * from a room the receiver is not in; other lines (actions, private
+ * messages) are ignored.  Returns the bytes used.
  */
 static size_t
 chat_input(struct conn *c, char *buf, size_t len, uint64_t now)
@@ -122,17 +219,19 @@ chat_input(struct conn *c, char *buf, size_t len, uint64_t now)
     while (pos < len && (nl = memchr(buf + pos, '\n', len - pos)) != NULL) {
         char *line = buf + pos;
         size_t n = (size_t)(nl - line);
+        int here;
         pos += n + 1;
         if (n > 0 && line[n - 1] == '\r')
             n--;
+        here = strip_room(c, &line, &n);
         if (n >= 4 && memcmp(line, "*** ", 4) == 0) {
-            if (n >= 11 && memcmp(line + 4, "error:", 6) == 0)
-                server_error(c, line, n);
-            else if (c->state == C_HELLO)
-                conn_ready(c);
+            chat_notice(c, line, n);
         } else if (n > 0 && line[0] == '<') {
             char *gt = memchr(line, '>', n);
-            if (gt != NULL && (size_t)(gt - line) + 1 < n && gt[1] == ' ')
+            if (!here)
+                bench.res->misrouted++;
+            else if (gt != NULL && (size_t)(gt - line) + 1 < n &&
+                     gt[1] == ' ')
                 deliver(c->rx, gt + 2, n - (size_t)(gt - line) - 2, now);
             else
                 bench.res->corrupt++;
@@ -226,8 +325,9 @@ recv_read(struct conn *c)
 
 /*
  * Build the delivery records, one per receiver and sender: a bitmap of
- * each sender's total (sender 0 has the most), or, with -D alone, empty
- * ones that grow as messages arrive.
+ * each sender's total (sender 0 has the most) for a pair in one room, or,
+ * with -D alone, empty ones that grow as messages arrive.  Pairs in
+ * different rooms never get a payload (deliver() says misrouted).
  */
 void
 recv_setup(void)
@@ -241,6 +341,8 @@ recv_setup(void)
         words = (bench.snd[0].total + 63) / 64;
     bench.track = xcalloc(pairs, sizeof(*bench.track));
     for (size_t i = 0; i < pairs && words > 0; i++) {
+        if ((i / bench.nsnd) % bench.nroom != (i % bench.nsnd) % bench.nroom)
+            continue;
         bench.track[i].seen = xcalloc(words, sizeof(uint64_t));
         bench.track[i].words = words;
     }

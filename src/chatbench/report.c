@@ -36,11 +36,14 @@ report_sending(const struct bench_conf *c, const struct bench_result *r)
            (unsigned long long)r->sent, (unsigned long long)r->planned,
            r->stop);
     printf("  delivered   %llu of %llu: lost %llu, in flight %llu, "
-           "duplicated %llu, reordered %llu, corrupt %llu\n",
+           "duplicated %llu, reordered %llu, corrupt %llu",
            (unsigned long long)r->delivered,
            (unsigned long long)r->expected, (unsigned long long)r->lost,
            (unsigned long long)r->pending, (unsigned long long)r->dup,
            (unsigned long long)r->reordered, (unsigned long long)r->corrupt);
+    if (c->rooms > 0 || r->misrouted > 0)
+        printf(", misrouted %llu", (unsigned long long)r->misrouted);
+    putchar('\n');
     if (r->pending > 0)
         printf("              (in flight: not in when the run was cut "
                "short, so not counted as lost)\n");
@@ -81,11 +84,14 @@ report_human(const struct bench_conf *c, const struct bench_result *r)
 {
     const char *proto = c->proto == BENCH_CHAT ? "chat" : "redis";
 
-    printf("%s %s:%s: %ld client%s, %ld sender%s, %ld-byte payloads\n",
+    printf("%s %s:%s: %ld client%s, %ld sender%s, %ld-byte payloads",
            proto, c->host, c->port, c->clients, c->clients == 1 ? "" : "s",
            c->senders, c->senders == 1 ? "" : "s", c->size);
-    printf("  connected   %llu connections in %.2f s\n",
-           (unsigned long long)r->connected, r->connect_s);
+    if (c->rooms > 0)
+        printf(", %ld room%s", c->rooms, c->rooms == 1 ? "" : "s");
+    printf("\n  connected   %llu connections in %.2f s%s (quiet after "
+           "%.2f s)\n", (unsigned long long)r->connected, r->connect_s,
+           c->rooms > 0 ? ", joined" : "", r->quiet_s);
     if (c->senders > 0 && r->started)
         report_sending(c, r);
     if (r->hint != NULL)
@@ -105,21 +111,22 @@ report_line(const struct bench_conf *c, const struct bench_result *r)
     const struct procstat *a = &r->ps_start, *b = &r->ps_end;
     double s = r->run_s > 0 ? r->run_s : 1e-9;
 
-    printf("chatbench: proto=%s clients=%ld senders=%ld size=%ld",
+    printf("chatbench: proto=%s clients=%ld senders=%ld rooms=%ld size=%ld",
            c->proto == BENCH_CHAT ? "chat" : "redis", c->clients,
-           c->senders, c->size);
-    printf(" connected=%llu connect_s=%.3f", (unsigned long long)r->connected,
-           r->connect_s);
+           c->senders, c->rooms, c->size);
+    printf(" connected=%llu connect_s=%.3f quiet_s=%.3f",
+           (unsigned long long)r->connected, r->connect_s, r->quiet_s);
     if (c->senders > 0) {
         printf(" planned=%llu", (unsigned long long)r->planned);
         printf(" sent=%llu expected=%llu delivered=%llu lost=%llu "
                "pending=%llu dup=%llu reordered=%llu corrupt=%llu "
-               "disconnects=%llu",
+               "misrouted=%llu disconnects=%llu",
                (unsigned long long)r->sent, (unsigned long long)r->expected,
                (unsigned long long)r->delivered, (unsigned long long)r->lost,
                (unsigned long long)r->pending, (unsigned long long)r->dup,
                (unsigned long long)r->reordered,
                (unsigned long long)r->corrupt,
+               (unsigned long long)r->misrouted,
                (unsigned long long)r->disconnects);
         printf(" elapsed_s=%.3f deliveries_per_s=%.0f mb_per_s=%.2f",
                r->run_s,

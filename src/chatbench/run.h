@@ -14,6 +14,12 @@
  * window of sender i is driven by one designated receiver, its "ack
  * receiver": client (i + 1) % clients, the same rule for both protocols.
  * A message leaves sender i's window when that client has received it.
+ *
+ * Rooms (--rooms R).  Client i is in room i % R (#cbN with chat, channel
+ * "CHANNEL#cbN" with redis); sender i speaks in its client's room, and
+ * only the other members of that room receive it (its "fanout").  Its
+ * ack receiver is the next member of its room: client i + R, or the
+ * room's first one.  Without rooms everyone is in one room (R = 1).
  */
 #ifndef CHATBENCH_RUN_H
 #define CHATBENCH_RUN_H
@@ -34,6 +40,7 @@ enum conn_state {
     C_IDLE = 0,                 /* not opened yet */
     C_CONNECTING,               /* non-blocking connect() under way */
     C_HELLO,                    /* waiting for the greeting */
+    C_JOINING,                  /* --rooms: waiting for the /join answer */
     C_READY,
     C_CLOSED
 };
@@ -44,6 +51,7 @@ struct conn {
     int       is_pub;           /* redis publishing connection */
     uint32_t  rx;               /* receiver index, clients only */
     uint32_t  snd;              /* sender writing here, or NO_SENDER */
+    uint32_t  room;             /* its room: 0 without --rooms */
     uint32_t  events;           /* registered with epoll */
     char     *rest;             /* unparsed input, a partial frame */
     size_t    rest_len;
@@ -57,6 +65,7 @@ struct sender {
     uint32_t total;             /* messages it is to send */
     uint32_t next;              /* next sequence number */
     uint32_t acked;             /* received by ack_rx */
+    uint32_t fanout;            /* receivers of each of its messages */
     int      dirty;             /* queued on the pump list */
 };
 
@@ -82,10 +91,13 @@ struct bench_state {
     uint32_t *pump;             /* senders with work to do */
     uint32_t npump;
     struct track *track;        /* [rx * nsnd + s] */
-    uint64_t per_msg;           /* receivers per message */
+    uint32_t nroom;             /* --rooms, or 1 without */
+    uint64_t due;               /* deliveries due for the messages sent */
+    uint64_t planned_due;       /* deliveries due for those planned */
+    double per_msg;             /* receivers per message, on average */
     char *rbuf;
-    char *pub_prefix;           /* "*3 ... PUBLISH ... $size\r\n" */
-    size_t pub_prefix_len;
+    char **pub_prefix;          /* per room: "*3 ... PUBLISH ... $size\r\n" */
+    size_t *pub_prefix_len;
     int sending;                /* the send phase has begun */
     int on_screen;              /* a progress line waits for its newline */
     int failed;                 /* a fatal error was reported */
@@ -108,6 +120,15 @@ struct bench_state {
 
 
 extern struct bench_state bench;
+
+/* The number of clients in room r (see Rooms above). */
+static inline uint32_t
+room_members(uint32_t r)
+{
+    uint32_t n = (uint32_t)bench.conf->clients;
+
+    return n / bench.nroom + (r < n % bench.nroom);
+}
 
 /* watch.c */
 void watch_end_line(void);

@@ -32,11 +32,13 @@ send_message(struct sender *s, uint32_t seq, uint64_t t_ns)
     char *o;
 
     if (bench.conf->proto == BENCH_REDIS) {
-        o = out_reserve(c, bench.pub_prefix_len + size + 2);
-        memcpy(o, bench.pub_prefix, bench.pub_prefix_len);
-        payload_encode(o + bench.pub_prefix_len, size, &p);
-        memcpy(o + bench.pub_prefix_len + size, "\r\n", 2);
-        c->out_len += bench.pub_prefix_len + size + 2;
+        const char *pre = bench.pub_prefix[c->room];
+        size_t pl = bench.pub_prefix_len[c->room];
+        o = out_reserve(c, pl + size + 2);
+        memcpy(o, pre, pl);
+        payload_encode(o + pl, size, &p);
+        memcpy(o + pl + size, "\r\n", 2);
+        c->out_len += pl + size + 2;
     } else {
         o = out_reserve(c, size + 1);
         payload_encode(o, size, &p);
@@ -44,6 +46,7 @@ send_message(struct sender *s, uint32_t seq, uint64_t t_ns)
         c->out_len += size + 1;
     }
     bench.res->sent++;
+    bench.due += s->fanout;
 }
 
 /* Put sender s on the list of senders to pump, once. */
@@ -223,15 +226,45 @@ timed_cap(void)
 }
 
 /*
+ * The RESP PUBLISH prefix of each room's channel: CHANNEL, or with
+ * --rooms CHANNEL#cbN.
+ */
+static void
+prefix_setup(void)
+{
+    const struct bench_conf *c = bench.conf;
+
+    bench.pub_prefix = xcalloc(bench.nroom, sizeof(*bench.pub_prefix));
+    bench.pub_prefix_len = xcalloc(bench.nroom,
+                                   sizeof(*bench.pub_prefix_len));
+    for (uint32_t i = 0; i < bench.nroom; i++) {
+        char ch[160], head[256];
+        int len;
+
+        if (c->rooms > 0)
+            snprintf(ch, sizeof(ch), "%s#cb%u", c->channel, i);
+        else
+            snprintf(ch, sizeof(ch), "%s", c->channel);
+        len = snprintf(head, sizeof(head),
+                       "*3\r\n$7\r\nPUBLISH\r\n$%zu\r\n%s\r\n$%ld\r\n",
+                       strlen(ch), ch, c->size);
+        bench.pub_prefix[i] = xstrdup(head);
+        bench.pub_prefix_len[i] = (size_t)len;
+    }
+}
+
+/*
  * Build the senders: the planned messages spread over them (sender 0 has
- * the most), each one's connection and ack receiver; and the RESP
- * PUBLISH prefix.  Called once the connection table exists.
+ * the most), each one's connection, room, fanout and ack receiver (the
+ * next member of its room, see run.h); the deliveries due if all goes
+ * out; and the RESP PUBLISH prefixes.  Called once the connection table
+ * exists.
  */
 void
 send_setup(void)
 {
     const struct bench_conf *c = bench.conf;
-    uint32_t nrx = (uint32_t)c->clients, n = bench.nsnd;
+    uint32_t nrx = (uint32_t)c->clients, n = bench.nsnd, R = bench.nroom;
     struct bench_result *r = bench.res;
 
     bench.snd = xcalloc(n ? n : 1, sizeof(*bench.snd));
@@ -244,19 +277,19 @@ send_setup(void)
         r->planned = (uint64_t)c->messages * n;
     for (uint32_t i = 0; i < n; i++) {
         struct sender *s = &bench.snd[i];
+        uint32_t members = room_members(i % R);
         s->conn = c->proto == BENCH_REDIS ? nrx + i : i;
-        s->ack_rx = (i + 1) % nrx;
+        s->ack_rx = i + R < nrx ? i + R : i % R;
+        s->fanout = c->proto == BENCH_REDIS ? members : members - 1;
         s->total = (uint32_t)(r->planned / n + (i < r->planned % n));
         bench.conn[s->conn].snd = i;
+        bench.conn[s->conn].room = i % R;
+        bench.planned_due += (uint64_t)s->total * s->fanout;
     }
-    if (c->proto == BENCH_REDIS) {
-        char head[256];
-        int len = snprintf(head, sizeof(head),
-                           "*3\r\n$7\r\nPUBLISH\r\n$%zu\r\n%s\r\n$%ld\r\n",
-                           strlen(c->channel), c->channel, c->size);
-        bench.pub_prefix = xstrdup(head);
-        bench.pub_prefix_len = (size_t)len;
-    }
+    bench.per_msg = r->planned > 0 ?
+        (double)bench.planned_due / (double)r->planned : 1;
+    if (c->proto == BENCH_REDIS)
+        prefix_setup();
 }
 
 /* Free what send_setup() built. */
@@ -265,5 +298,8 @@ send_free(void)
 {
     free(bench.snd);
     free(bench.pump);
+    for (uint32_t i = 0; bench.pub_prefix != NULL && i < bench.nroom; i++)
+        free(bench.pub_prefix[i]);
     free(bench.pub_prefix);
+    free(bench.pub_prefix_len);
 }

@@ -52,8 +52,7 @@ watch_progress(const char *phase, uint64_t now)
                 (unsigned long long)bench.res->sent,
                 (unsigned long long)bench.res->delivered,
                 (double)(bench.res->delivered - bench.tick_delivered) / dt,
-                (long long)(bench.res->sent * bench.per_msg -
-                            bench.res->delivered));
+                (long long)(bench.due - bench.res->delivered));
     else
         fprintf(stderr, "\r%s: %llu of %zu connections ready   ", phase,
                 (unsigned long long)bench.res->connected, bench.nconn);
@@ -106,9 +105,9 @@ static int
 no_delivery(uint64_t now)
 {
     const struct bench_result *r = bench.res;
-    uint64_t due = r->sent * bench.per_msg - r->delivered;
+    uint64_t due = bench.due - r->delivered;
 
-    if (r->sent * bench.per_msg <= r->delivered ||
+    if (bench.due <= r->delivered ||
         now - bench.last_delivery < STALL_NS || send_finished())
         return 0;
     say_stall("no delivery for %.0f s with %llu due: the server seems to "
@@ -159,7 +158,7 @@ watch_stalled(uint64_t now)
 {
     const struct bench_conf *c = bench.conf;
     const struct bench_result *r = bench.res;
-    uint64_t want = (c->timed ? r->sent : r->planned) * bench.per_msg;
+    uint64_t want = c->timed ? bench.due : bench.planned_due;
     double rate, per, left, need;
     int limited;
 
@@ -167,7 +166,7 @@ watch_stalled(uint64_t now)
         return 1;
     if ((rate = sample(now)) < 0 || want <= r->delivered)
         return 0;
-    per = rate / (double)bench.per_msg / (double)bench.nsnd;
+    per = rate / bench.per_msg / (double)bench.nsnd;
     limited = per < LIMITED_MSGS && rate < LIMITED_TOTAL &&
         (c->rate == 0 || per * bench.nsnd < LIMITED_SHARE * c->rate);
     left = (double)(bench.deadline - now) / 1e9;
