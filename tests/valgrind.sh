@@ -11,7 +11,8 @@
 # chatd with SIGTERM and require exit status 0, so a valgrind error fails
 # the test that started it; the valgrind logs are checked too.  The
 # hostile cases in $VALGRIND_CASES (default: the ones that fit valgrind's
-# speed) run from tests/check_hostile, then tests/check_server whole.
+# speed) run from tests/check_hostile, then tests/check_server whole,
+# then the TLS cases in $VALGRIND_TLS_CASES from tests/check_tls.
 # Exit 77 (SKIP) without valgrind, unless VALGRIND_REQUIRED=1.
 set -u
 build=$(cd "${1:-.}" && pwd)
@@ -52,6 +53,13 @@ for c in $cases; do
     run env CK_RUN_CASE="$c" "$build/tests/check_hostile"
 done
 [ -x "$build/tests/check_server" ] && run "$build/tests/check_server"
+# TLS: the server's TLS paths (handshakes, reload, records, a slow TLS
+# reader); the 1,000-handshake storm and the 10 s half handshake
+# (Hostile) are left to the sanitizer runs for speed.
+for c in ${VALGRIND_TLS_CASES:-Server Config}; do
+    [ -x "$build/tests/check_tls" ] &&
+        run env CK_RUN_CASE="$c" "$build/tests/check_tls"
+done
 
 for log in "$tmp"/vg.*.log; do
     [ -s "$log" ] || continue
