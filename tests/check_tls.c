@@ -3,7 +3,9 @@
  * its certificates at run time (htls.c: a CA, a server certificate for
  * localhost signed by it), starts chatd with a plain and a TLS port, and
  * talks to it over real sockets: TLS clients through htls.c, plain ones
- * through the harness, openssl s_client as a third kind.
+ * through the harness, openssl s_client as a third kind, and the real
+ * chat client ($CHAT) in pipe mode, whose certificate checks are tested
+ * here too.
  *
  * Everything runs on the test's thread, but the storm test's plain
  * clients, which have a thread of their own.
@@ -552,6 +554,137 @@ START_TEST(test_slow_tls_reader_cut)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* The chat client over TLS                                            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Run $CHAT with args (then "localhost" or host, and the TLS port) in
+ * pipe mode with input on its stdin; its stdout and stderr go to out.
+ * Returns its exit status.
+ */
+static int
+run_chat(const char *const *args, const char *host, const char *input,
+         char *out, size_t cap)
+{
+    const char *chat = getenv("CHAT");
+    const char *argv[16];
+    char port[16];
+    int in[2], o[2], st;
+    size_t n = 0, len = 0;
+    pid_t pid;
+
+    ck_assert_ptr_nonnull(chat);
+    argv[n++] = chat;
+    for (size_t i = 0; args[i] && n < 12; i++)
+        argv[n++] = args[i];
+    snprintf(port, sizeof(port), "%d", srv.tls_port);
+    argv[n++] = host ? host : "localhost";
+    argv[n++] = port;
+    argv[n] = NULL;
+    ck_assert_int_eq(pipe(in), 0);
+    ck_assert_int_eq(pipe(o), 0);
+    if ((pid = fork()) == 0) {
+        dup2(in[0], 0);
+        dup2(o[1], 1);
+        dup2(o[1], 2);
+        close(in[1]);
+        close(o[0]);
+        execv(chat, (char *const *)argv);
+        _exit(127);
+    }
+    close(in[0]);
+    close(o[1]);
+    ck_assert_int_eq(write(in[1], input, strlen(input)),
+                     (ssize_t)strlen(input));
+    close(in[1]);
+    for (ssize_t r; len + 1 < cap &&
+                    (r = read(o[0], out + len, cap - 1 - len)) > 0;)
+        len += (size_t)r;
+    out[len] = '\0';
+    close(o[0]);
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* chat --ca: pipe mode sends over TLS and prints what comes back. */
+START_TEST(test_chat_ca_pipe_mode)
+{
+    const char *const args[] = { "--ca", capath, NULL };
+    char out[4096], line[512];
+    struct hconn *r = hconn_join(srv.port, NULL, 0);
+    int st = run_chat(args, NULL, "hello from chat over TLS\n", out,
+                      sizeof(out));
+
+    ck_assert_msg(st == 0, "chat exited %d: %s", st, out);
+    ck_assert_msg(strstr(out, "*** welcome to chatd") != NULL, "%s", out);
+    h_expect(r, "> hello from chat over TLS", line, sizeof(line));
+    hconn_close(r);
+}
+END_TEST
+
+/* chat --tls against a CA it does not know: refused, and why. */
+START_TEST(test_chat_unknown_ca)
+{
+    const char *const args[] = { "--tls", NULL };
+    char out[4096];
+    int st = run_chat(args, NULL, "not sent\n", out, sizeof(out));
+
+    ck_assert_int_eq(st, 1);
+    ck_assert_msg(strstr(out, "signed by an unknown CA") != NULL, "%s",
+                  out);
+    ck_assert_ptr_null(strstr(out, "welcome"));
+}
+END_TEST
+
+/* A name the certificate is not for (127.0.0.2 reaches the same chatd):
+ * refused, and why. */
+START_TEST(test_chat_wrong_name)
+{
+    const char *const args[] = { "--ca", capath, NULL };
+    char out[4096];
+    int st = run_chat(args, "127.0.0.2", "not sent\n", out, sizeof(out));
+
+    ck_assert_int_eq(st, 1);
+    ck_assert_msg(strstr(out, "certificate is for another name") != NULL,
+                  "%s", out);
+}
+END_TEST
+
+/* An expired certificate (reloaded into chatd): refused, and why. */
+START_TEST(test_chat_expired)
+{
+    const char *const args[] = { "--ca", capath, NULL };
+    struct htls_id old;
+    char out[4096];
+
+    htls_issue(&old, "localhost", "DNS:localhost", -7200, -3600, &ca, 0);
+    htls_write(&old, certpath, keypath);
+    hserver_signal(&srv, SIGHUP);
+    ck_assert(hserver_wait_log(&srv, "TLS certificate reloaded", T));
+    ck_assert(hserver_wait_log(&srv, "has expired", T));
+    int st = run_chat(args, NULL, "not sent\n", out, sizeof(out));
+    ck_assert_int_eq(st, 1);
+    ck_assert_msg(strstr(out, "certificate has expired") != NULL, "%s",
+                  out);
+    htls_free(&old);
+}
+END_TEST
+
+/* --insecure connects without a check, and says so. */
+START_TEST(test_chat_insecure)
+{
+    const char *const args[] = { "--insecure", NULL };
+    char out[4096];
+    int st = run_chat(args, "127.0.0.2", "hi\n", out, sizeof(out));
+
+    ck_assert_msg(st == 0, "chat exited %d: %s", st, out);
+    ck_assert_ptr_nonnull(strstr(out, "not checking the server's "
+                                      "certificate"));
+    ck_assert_ptr_nonnull(strstr(out, "*** welcome to chatd"));
+}
+END_TEST
+
 static Suite *
 tls_suite(void)
 {
@@ -563,6 +696,12 @@ tls_suite(void)
     tcase_add_test(tc, test_s_client);
     tcase_add_test(tc, test_reload_certificate);
     tcase_add_test(tc, test_records_and_lines);
+    tc = h_tcase(s, "Client", setup, teardown, 60);
+    tcase_add_test(tc, test_chat_ca_pipe_mode);
+    tcase_add_test(tc, test_chat_unknown_ca);
+    tcase_add_test(tc, test_chat_wrong_name);
+    tcase_add_test(tc, test_chat_expired);
+    tcase_add_test(tc, test_chat_insecure);
     tc = h_tcase(s, "Config", setup_certs, teardown_certs, 60);
     tcase_add_test(tc, test_port_off);
     tcase_add_test(tc, test_config_errors);
