@@ -685,6 +685,34 @@ START_TEST(test_chat_insecure)
 }
 END_TEST
 
+/* chatbench --ca: a run over TLS delivers everything, handshakes
+ * included in its connect time; against an unknown CA it says why. */
+START_TEST(test_chatbench_tls)
+{
+    const char *bench = getenv("CHATBENCH");
+    char port[16], out[16384];
+    int st;
+
+    ck_assert_ptr_nonnull(bench);
+    snprintf(port, sizeof(port), "%d", srv.tls_port);
+    const char *const ok[] = { bench, "--ca", capath, "-H", "localhost",
+                               "-p", port, "-c", "20", "-s", "2", "-m",
+                               "300", NULL };
+    ck_assert_int_eq(h_run(ok, out, sizeof(out), &st), 0);
+    ck_assert_msg(st == 0, "chatbench exited %d: %s", st, out);
+    ck_assert_msg(strstr(out, "connected=20 ") != NULL &&
+                  strstr(out, "delivered=11400 ") != NULL &&
+                  strstr(out, "lost=0 ") != NULL, "%s", out);
+    const char *const bad[] = { bench, "--tls", "-H", "localhost", "-p",
+                                port, "-c", "2", "-s", "1", "-m", "1",
+                                NULL };
+    ck_assert_int_eq(h_run(bad, out, sizeof(out), &st), 0);
+    ck_assert_int_eq(st, 1);
+    ck_assert_msg(strstr(out, "TLS handshake with localhost") != NULL,
+                  "%s", out);
+}
+END_TEST
+
 static Suite *
 tls_suite(void)
 {
@@ -702,6 +730,7 @@ tls_suite(void)
     tcase_add_test(tc, test_chat_wrong_name);
     tcase_add_test(tc, test_chat_expired);
     tcase_add_test(tc, test_chat_insecure);
+    tcase_add_test(tc, test_chatbench_tls);
     tc = h_tcase(s, "Config", setup_certs, teardown_certs, 60);
     tcase_add_test(tc, test_port_off);
     tcase_add_test(tc, test_config_errors);
