@@ -2,17 +2,24 @@
 # run-bench.sh: `make bench`.  Runs chatbench scenarios A-E three times
 # each against a fresh chatd and, when redis-server is installed, a
 # throwaway redis-server, then prints the medians (min-max) side by side.
-# Starts both servers on loopback only and stops them (by PID) on exit.
+# The T scenarios run over TLS against chatd's TLS port (a certificate
+# made here with the openssl command, for the run only): AT and CT are A
+# and C, ET 5,000 idle TLS clients, HT the time to connect and welcome
+# 1,000 TLS clients.  Starts the servers on loopback only and stops them
+# (by PID) on exit.
 #
 # Usage: run-bench.sh [BUILDDIR]     (default: the current directory)
-# Environment: RUNS (default 3), SCENARIOS (default "A B C D E").
+# Environment: RUNS (default 3), SCENARIOS (default "A B C D E AT CT ET
+# HT"; the T ones only when the openssl command is there).
 set -u
 
 builddir=${1:-.}
 chatd=$builddir/src/chatd
 chatbench=$builddir/src/chatbench/chatbench
 runs=${RUNS:-3}
-scenarios=${SCENARIOS:-A B C D E}
+tls_scenarios=
+command -v openssl >/dev/null 2>&1 && tls_scenarios="AT CT ET HT"
+scenarios=${SCENARIOS:-A B C D E $tls_scenarios}
 
 for p in "$chatd" "$chatbench"; do
     if [ ! -x "$p" ]; then
@@ -50,6 +57,10 @@ args_of() {
     C) echo "-c 1000 -s 1 -m 2000 -w 64" ;;
     D) echo "-c 100 -s 1 -r 1000 -D 5" ;;
     E) echo "-c 10000 -s 0" ;;
+    AT) echo "--tls --insecure $(args_of A)" ;;
+    CT) echo "--tls --insecure $(args_of C)" ;;
+    ET) echo "--tls --insecure -c 5000 -s 0" ;;
+    HT) echo "--tls --insecure -c 1000 -s 0" ;;
     esac
 }
 title_of() {
@@ -59,12 +70,17 @@ title_of() {
     C) echo "C: 1000 clients, 1 sender, 2000 msgs, window 64" ;;
     D) echo "D: 100 clients, 1 sender, 1000 msgs/s for 5 s" ;;
     E) echo "E: 10000 idle clients" ;;
+    AT) echo "AT: A over TLS" ;;
+    CT) echo "CT: C over TLS" ;;
+    ET) echo "ET: 5000 idle TLS clients" ;;
+    HT) echo "HT: 1000 TLS clients connecting (handshake and welcome)" ;;
     esac
 }
 metrics_of() {
     case $1 in
     D) echo "p50_us p90_us p99_us p999_us max_us server_cpu_s" ;;
-    E) echo "rss_per_conn_b connect_s" ;;
+    E|ET) echo "rss_per_conn_b connect_s" ;;
+    HT) echo "connect_s server_cpu_s" ;;
     *) echo "deliveries_per_s mb_per_s p50_us p99_us max_us server_cpu_s \
 writes_per_msg" ;;
     esac
@@ -74,6 +90,19 @@ writes_per_msg" ;;
 # Each start logs to a new file, created before the server starts: the
 # redirection happens in the child, and an old log would fool the parent.
 chatd_flags="-p 0 -w 2 --rate 0 --max-clients 20000 --sendq 64M"
+if [ -n "$tls_scenarios" ]; then
+    # An EC P-256 key, as a certificate from a public CA would have.
+    if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+            -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 1 \
+            -subj /CN=localhost >/dev/null 2>&1; then
+        chatd_flags="$chatd_flags --tls-port 0 --tls-cert $tmp/cert.pem \
+--tls-key $tmp/key.pem"
+    else
+        echo "run-bench.sh: openssl cannot make a certificate; no TLS" >&2
+        tls_scenarios=
+        scenarios=$(echo "$scenarios" | sed 's/[A-Z]T//g')
+    fi
+fi
 starts=0
 start_chatd() {
     starts=$((starts + 1))
@@ -86,7 +115,10 @@ start_chatd() {
     while [ $i -lt 50 ]; do
         chatd_port=$(sed -n 's/.*listening on \[::\]:\([0-9]*\).*/\1/p' \
             "$chatd_log" | head -n 1)
-        [ -n "$chatd_port" ] && return 0
+        chatd_tls_port=$(sed -n \
+            's/.*listening on \[::\]:\([0-9]*\) (tls).*/\1/p' \
+            "$chatd_log" | head -n 1)
+        [ -n "$chatd_port" ] && grep -q ' ready: ' "$chatd_log" && return 0
         kill -0 "$chatd_pid" 2>/dev/null || break
         sleep 0.1
         i=$((i + 1))
@@ -150,14 +182,18 @@ run() {
     server=$1 sc=$2
     n=1
     while [ "$n" -le "$runs" ]; do
-        if [ "$sc" = E ] && [ "$server" = chatd ]; then
+        if { [ "$sc" = E ] || [ "$sc" = ET ]; } && [ "$server" = chatd ]
+        then
             stop_chatd
             start_chatd
         elif [ "$sc" = E ]; then
             stop_redis
             start_redis || { failed=1; return; }
         fi
-        if [ "$server" = chatd ]; then
+        if [ "$server" = chatd ] && [ "${sc%T}" != "$sc" ]; then
+            set -- --protocol chat -p "$chatd_tls_port" \
+                --server-pid "$chatd_pid"
+        elif [ "$server" = chatd ]; then
             set -- --protocol chat -p "$chatd_port" --server-pid "$chatd_pid"
         else
             set -- --protocol redis -p "$redis_port" \
@@ -196,7 +232,8 @@ fi
 for sc in $scenarios; do
     echo "$(title_of "$sc")"
     run chatd "$sc"
-    [ $have_redis -eq 1 ] && run redis "$sc"
+    # redis-server here speaks no TLS: the T scenarios are chatd's alone
+    [ $have_redis -eq 1 ] && [ "${sc%T}" = "$sc" ] && run redis "$sc"
 done
 stop_servers
 

@@ -14,13 +14,18 @@
  * thread sleeps until the oldest one's and closes what is late.  Each
  * step waits for the one readiness OpenSSL asked for, so neither a
  * stalled handshake nor a flood of them spins the CPU; bad input ends
- * that one handshake, with a log line.  A finished one goes to the least
- * loaded worker with its SSL object, which only that worker uses from
- * then on.
+ * that one handshake, with a log line.  The handshakes finished in one
+ * round of events go to the least loaded workers together (so a worker
+ * greets them in one loop iteration, not one iteration each), each with
+ * its SSL object, which only that worker uses from then on.  When no
+ * handshake is left, the thread gives the heap's free pages back
+ * (malloc_trim()): a handshake's scratch memory is large next to what an
+ * idle connection keeps.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -43,6 +48,7 @@
 #include "xmalloc.h"
 
 #define TLS_EVENTS 256
+#define TLS_BATCH  TLS_EVENTS   /* finished handshakes handed off at once */
 
 /* One handshake in progress; the handshake thread's. */
 struct hs {
@@ -66,6 +72,8 @@ static struct {
     int             epfd;
     struct hs      *head, *tail;
     size_t          n;
+    struct transport *done[TLS_BATCH];  /* finished, not handed off yet */
+    int             ndone;
 } tls = { .lock = PTHREAD_MUTEX_INITIALIZER, .wakefd = -1, .epfd = -1 };
 
 /* ------------------------------------------------------------------ */
@@ -266,6 +274,15 @@ why_failed(struct hs *h, int e)
     return err != 0 ? tls_reason(err) : "protocol error";
 }
 
+/* Hand the finished handshakes to the workers. */
+static void
+hand_off(void)
+{
+    for (int i = 0; i < tls.ndone; i++)
+        worker_handoff_tport(tls.done[i]->fd, tls.done[i]);
+    tls.ndone = 0;
+}
+
 /* Wait for events (EPOLLIN or EPOLLOUT) before h's next step. */
 static int
 want(struct hs *h, unsigned events)
@@ -296,7 +313,9 @@ step(struct hs *h)
                   SSL_get_version(ssl), SSL_get_cipher_name(ssl));
         unlink_hs(h);
         free(h);
-        worker_handoff_tport(fd, tport_tls_new(fd, ssl));
+        if (tls.ndone == TLS_BATCH)
+            hand_off();
+        tls.done[tls.ndone++] = tport_tls_new(fd, ssl);
         return;
     }
     e = SSL_get_error(h->ssl, rc);
@@ -394,8 +413,12 @@ tls_main(void *arg)
             else
                 step(events[i].data.ptr);
         }
+        hand_off();
         timeout = expire(clock_ms());
+        if (n > 0 && tls.n == 0)
+            malloc_trim(0);
     }
+    hand_off();
     while (tls.head != NULL)
         drop(tls.head, "server shutting down");
     return NULL;
