@@ -47,9 +47,10 @@ btls_init(void)
         return -1;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /* Buffers kept (no SSL_MODE_RELEASE_BUFFERS): the load generator
+     * should spend its CPU on the load, not on malloc. */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-                     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                     SSL_MODE_RELEASE_BUFFERS);
+                     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
     if (c->insecure)
         return 0;
