@@ -14,6 +14,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -206,6 +207,50 @@ START_TEST(test_old_versions_refused)
         hconn_close(c);
         SSL_CTX_free(x);
     }
+}
+END_TEST
+
+/* A TLS 1.2 client that asks to renegotiate is refused; the others
+ * chat on.  (OpenSSL 3 refuses client renegotiation by default too;
+ * with SSL_OP_ALLOW_CLIENT_RENEGOTIATION in place of chatd's
+ * SSL_OP_NO_RENEGOTIATION this test fails.) */
+START_TEST(test_renegotiation_refused)
+{
+    SSL_CTX *x = htls_ctx(TLS1_2_VERSION, TLS1_2_VERSION, capath);
+    char na[32], nb[32];
+    struct hconn *r = htls_join(x, srv.tls_port, NULL, 0);
+    struct hconn *a = hconn_join(srv.port, na, sizeof(na));
+    struct hconn *b = htls_join(cctx, srv.tls_port, nb, sizeof(nb));
+    struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+    int rc = 0, e = 0;
+
+    char line[512];
+
+    ck_assert_ptr_nonnull(r);
+    /* Nothing may be on its way to r while it renegotiates: the joins
+     * of a and b first, then its own round trip. */
+    h_expect(r, "joined", line, sizeof(line));
+    h_expect(r, "joined", line, sizeof(line));
+    ck_assert_int_eq(hconn_roundtrip(r, line, sizeof(line)), 1);
+    ck_assert_int_eq(SSL_renegotiate(r->tls), 1);
+    for (int i = 0; i < 50; i++) {
+        ERR_clear_error();
+        if ((rc = SSL_do_handshake(r->tls)) == 1)
+            break;
+        e = SSL_get_error(r->tls, rc);
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+            break;
+        pfd.events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+        if (poll(&pfd, 1, T) <= 0)
+            break;
+    }
+    ck_assert_msg(rc != 1, "the server renegotiated");
+    says(a, na, b, "renegotiation did not matter");
+    says(b, nb, a, "not at all");
+    hconn_close(r);
+    hconn_close(a);
+    hconn_close(b);
+    SSL_CTX_free(x);
 }
 END_TEST
 
@@ -721,6 +766,7 @@ tls_suite(void)
 
     tcase_add_test(tc, test_plain_and_tls_in_one_chat);
     tcase_add_test(tc, test_old_versions_refused);
+    tcase_add_test(tc, test_renegotiation_refused);
     tcase_add_test(tc, test_s_client);
     tcase_add_test(tc, test_reload_certificate);
     tcase_add_test(tc, test_records_and_lines);
