@@ -97,18 +97,22 @@ drop_queued(struct workq *q)
 
 /*
  * Wait for every worker to end (after hub_shutdown()) and free them.
- * Main thread.
+ * All of them end before any is freed: a worker still closing its
+ * clients publishes their leave notices into every mailbox.  Main
+ * thread.
  */
 void
 worker_pool_stop(void)
 {
     for (int i = 0; i < pool.n; i++) {
-        struct worker *w = &pool.v[i];
         int rc;
-        if ((rc = pthread_join(w->thread, NULL)) != 0) {
+        if ((rc = pthread_join(pool.v[i].thread, NULL)) != 0) {
             errno = rc;
             fatal("pthread_join");
         }
+    }
+    for (int i = 0; i < pool.n; i++) {
+        struct worker *w = &pool.v[i];
         worker_conf_release(w->conf);
         drop_queued(&w->q);
         workq_destroy(&w->q);
