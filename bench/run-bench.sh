@@ -2,19 +2,25 @@
 # run-bench.sh: `make bench`.  Runs chatbench scenarios A-G three times
 # each against a fresh chatd and, when redis-server is installed, a
 # throwaway redis-server (G: chatd only), then prints the medians
-# (min-max) side by side.
-# Starts both servers on loopback only and stops them (by PID) on exit.
+# (min-max) side by side.  The T scenarios run over TLS against chatd's
+# TLS port (a certificate made here with the openssl command, for the
+# run only): AT and CT are A and C, ET 5,000 idle TLS clients, HT the
+# time to connect and welcome 1,000 TLS clients.  Starts the servers on
+# loopback only and stops them (by PID) on exit.
 #
 # Usage: run-bench.sh [BUILDDIR]     (default: the current directory)
-# Environment: RUNS (default 3), SCENARIOS (default "A B C D E F G"),
-# CHATD (default BUILDDIR/src/chatd: another build's chatd, to compare).
+# Environment: RUNS (default 3), SCENARIOS (default "A B C D E F G AT CT
+# ET HT"; the T ones only when the openssl command is there), CHATD
+# (default BUILDDIR/src/chatd: another build's chatd, to compare).
 set -u
 
 builddir=${1:-.}
 chatd=${CHATD:-$builddir/src/chatd}
 chatbench=$builddir/src/chatbench/chatbench
 runs=${RUNS:-3}
-scenarios=${SCENARIOS:-A B C D E F G}
+tls_scenarios=
+command -v openssl >/dev/null 2>&1 && tls_scenarios="AT CT ET HT"
+scenarios=${SCENARIOS:-A B C D E F G $tls_scenarios}
 
 for p in "$chatd" "$chatbench"; do
     if [ ! -x "$p" ]; then
@@ -54,6 +60,10 @@ args_of() {
     E) echo "-c 10000 -s 0" ;;
     F) echo "-c 1000 --rooms 100 -s 100 -m 200 -w 64" ;;
     G) echo "-c 10000 -s 0" ;;
+    AT) echo "--tls --insecure $(args_of A)" ;;
+    CT) echo "--tls --insecure $(args_of C)" ;;
+    ET) echo "--tls --insecure -c 5000 -s 0" ;;
+    HT) echo "--tls --insecure -c 1000 -s 0" ;;
     esac
 }
 title_of() {
@@ -65,13 +75,18 @@ title_of() {
     E) echo "E: 10000 idle clients" ;;
     F) echo "F: 1000 clients in 100 rooms of 10, 100 senders x 200 msgs" ;;
     G) echo "G: 10000 clients connect into one room (the default room)" ;;
+    AT) echo "AT: A over TLS" ;;
+    CT) echo "CT: C over TLS" ;;
+    ET) echo "ET: 5000 idle TLS clients" ;;
+    HT) echo "HT: 1000 TLS clients connecting (handshake and welcome)" ;;
     esac
 }
 metrics_of() {
     case $1 in
     D) echo "p50_us p90_us p99_us p999_us max_us server_cpu_s" ;;
-    E) echo "rss_per_conn_b connect_s" ;;
+    E|ET) echo "rss_per_conn_b connect_s" ;;
     G) echo "connect_s quiet_s rss_per_conn_b" ;;
+    HT) echo "connect_s server_cpu_s" ;;
     *) echo "deliveries_per_s mb_per_s p50_us p99_us max_us server_cpu_s \
 writes_per_msg" ;;
     esac
@@ -81,6 +96,19 @@ writes_per_msg" ;;
 # Each start logs to a new file, created before the server starts: the
 # redirection happens in the child, and an old log would fool the parent.
 chatd_flags="-p 0 -w 2 --rate 0 --max-clients 20000 --sendq 64M"
+if [ -n "$tls_scenarios" ]; then
+    # An EC P-256 key, as a certificate from a public CA would have.
+    if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+            -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 1 \
+            -subj /CN=localhost >/dev/null 2>&1; then
+        chatd_flags="$chatd_flags --tls-port 0 --tls-cert $tmp/cert.pem \
+--tls-key $tmp/key.pem"
+    else
+        echo "run-bench.sh: openssl cannot make a certificate; no TLS" >&2
+        tls_scenarios=
+        scenarios=$(echo "$scenarios" | sed 's/[A-Z]T//g')
+    fi
+fi
 starts=0
 start_chatd() {
     starts=$((starts + 1))
@@ -93,7 +121,10 @@ start_chatd() {
     while [ $i -lt 50 ]; do
         chatd_port=$(sed -n 's/.*listening on \[::\]:\([0-9]*\).*/\1/p' \
             "$chatd_log" | head -n 1)
-        [ -n "$chatd_port" ] && return 0
+        chatd_tls_port=$(sed -n \
+            's/.*listening on \[::\]:\([0-9]*\) (tls).*/\1/p' \
+            "$chatd_log" | head -n 1)
+        [ -n "$chatd_port" ] && grep -q ' ready: ' "$chatd_log" && return 0
         kill -0 "$chatd_pid" 2>/dev/null || break
         sleep 0.1
         i=$((i + 1))
@@ -158,7 +189,7 @@ failed=0
 run() {
     server=$1 sc=$2
     fresh=0
-    case $sc in E|G) fresh=1 ;; esac
+    case $sc in E|ET|G) fresh=1 ;; esac
     n=1
     while [ "$n" -le "$runs" ]; do
         if [ $fresh -eq 1 ] && [ "$server" = chatd ]; then
@@ -168,7 +199,10 @@ run() {
             stop_redis
             start_redis || { failed=1; return; }
         fi
-        if [ "$server" = chatd ]; then
+        if [ "$server" = chatd ] && [ "${sc%T}" != "$sc" ]; then
+            set -- --protocol chat -p "$chatd_tls_port" \
+                --server-pid "$chatd_pid"
+        elif [ "$server" = chatd ]; then
             set -- --protocol chat -p "$chatd_port" --server-pid "$chatd_pid"
         else
             set -- --protocol redis -p "$redis_port" \
@@ -207,8 +241,10 @@ fi
 for sc in $scenarios; do
     echo "$(title_of "$sc")"
     run chatd "$sc"
-    # G is about chatd's rooms; redis's connect time and memory are in E
-    [ $have_redis -eq 1 ] && [ "$sc" != G ] && run redis "$sc"
+    # G is about chatd's rooms; redis's connect time and memory are in
+    # E; redis-server here speaks no TLS: the T scenarios are chatd's
+    [ $have_redis -eq 1 ] && [ "$sc" != G ] && [ "${sc%T}" = "$sc" ] &&
+        run redis "$sc"
 done
 stop_servers
 

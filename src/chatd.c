@@ -42,6 +42,7 @@
 #include "settings.h"
 #include "clock.h"
 #include "proto.h"
+#include "tls.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -70,6 +71,7 @@ struct chatd {
     struct cluster_conf  cc;
     sigset_t             sigs;      /* handled by sigwait() */
     int                  port;      /* the bound one (s.port may be 0) */
+    int                  tls_port;  /* the same for TLS */
     int                  detach;    /* s.daemon, unless under systemd */
 };
 
@@ -321,7 +323,9 @@ load_settings(struct settings *s, char *err, size_t errlen)
     apply_args(s, 0);
     absolute_path(s, &s->motd_file);
     absolute_path(s, &s->pidfile);
-    return 0;
+    absolute_path(s, &s->tls_cert);
+    absolute_path(s, &s->tls_key);
+    return settings_check(s, err, errlen);
 }
 
 /*
@@ -442,6 +446,8 @@ reload(const struct settings *run)
     hub_set_limits(ns.max_clients);
     log_set_verbose(ns.verbose);
     worker_pool_conf(conf);
+    if (run->tls_port != CHATD_PORT_OFF)
+        tls_reload(ns.tls_cert, ns.tls_key);
     log_info("SIGHUP: configuration reloaded from %s: max-clients %ld, "
              "sendq %ld, rate %ld, burst %ld, motd %s", cmd.config,
              ns.max_clients, ns.sendq, ns.rate, ns.burst,
@@ -570,8 +576,12 @@ check_configuration(struct chatd *d)
         (s->pidfile && daemon_pidfile_check(s->pidfile, s->user, err,
                                             sizeof(err)) < 0))
         refuse(2, err);
+    if (s->tls_port != CHATD_PORT_OFF &&
+        tls_init(s->tls_cert, s->tls_key, err, sizeof(err)) < 0)
+        refuse(2, err);
     d->port = s->port;
-    if ((rc = listener_open(s->bind, s->nbind, &d->port, err,
+    d->tls_port = s->tls_port;
+    if ((rc = listener_open(s->bind, s->nbind, &d->port, &d->tls_port, err,
                             sizeof(err))) < 0)
         refuse(rc == NET_BADADDR ? 2 : 1, err);
     if (!cmd.check)
@@ -607,7 +617,7 @@ start_serving(struct chatd *d)
                           .history = s->history }, err, sizeof(err)) < 0)
         refuse(2, err);
     if (s->cluster_url) {
-        d->cc.port = d->port;           /* the bound one, not 0 */
+        d->cc.port = d->port > 0 ? d->port : d->tls_port; /* bound */
         if (cluster_start(&d->cc, err, sizeof(err)) < 0) {
             daemon_pidfile_remove();
             refuse(2, err);             /* the node name is in use */
@@ -615,6 +625,8 @@ start_serving(struct chatd *d)
     }
     worker_pool_start(s->workers, d->conf);
     cluster_run();
+    if (s->tls_port != CHATD_PORT_OFF)
+        tls_start();
     listener_start();
     log_info("%s ready: %d workers, max-clients %ld", PACKAGE_STRING,
              s->workers, s->max_clients);
@@ -677,6 +689,7 @@ stop(struct chatd *d)
 {
     daemon_notify("STOPPING=1");
     listener_stop();
+    tls_stop();
     cluster_stop();
     hub_shutdown();
     worker_pool_stop();

@@ -8,8 +8,9 @@
  * other users' private lines, the worker appends once to its sendlog (see
  * sendlog.h); a client sends from its cursor and passes over lines that
  * are not for it (its own broadcasts, other clients' direct lines,
- * broadcasts from before it joined).  One writev() carries as many
- * lines of both as the socket takes.
+ * broadcasts from before it joined).  One write of the client's
+ * transport (transport.h: writev() on TCP, one coalesced record on TLS)
+ * carries as many lines of both as the socket takes.
  */
 #include "config.h"
 
@@ -17,22 +18,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
-#include <unistd.h>
 
 #include "client.h"
 #include "msg.h"
 #include "sendlog.h"
 #include "wrooms.h"
+#include "transport.h"
 #include "xmalloc.h"
 
-#define CLIENT_IOV 256          /* lines per writev() */
+#define CLIENT_IOV 256          /* lines per write */
 
-/* A new client for a connected, non-blocking socket. */
+/* A new client for a transport on a connected, non-blocking socket; the
+ * client owns it from now on. */
 struct client *
-client_new(int fd, uint64_t id, size_t max_line)
+client_new(struct transport *tp, uint64_t id, size_t max_line)
 {
     struct client *c = xcalloc(1, sizeof(*c));
+    int fd = tp->fd;
 
+    c->tp = tp;
     c->fd = fd;
     c->id = id;
     linebuf_init(&c->in, max_line);
@@ -40,13 +44,12 @@ client_new(int fd, uint64_t id, size_t max_line)
     return c;
 }
 
-/* Free c and close its socket.  Its sendlog entries must be passed and
- * its feed freed. */
+/* Free c and close its transport (and socket).  Its sendlog entries
+ * must be passed and its feed freed. */
 void
 client_free(struct client *c)
 {
-    if (c->fd >= 0)
-        close(c->fd);
+    tport_close(c->tp);
     for (size_t i = 0; i < c->rq_len; i++)
         msg_unref(c->rq[(c->rq_head + i) & (c->rq_cap - 1)]);
     free(c->rq);
@@ -240,7 +243,7 @@ advance(struct client *c, struct sendlog *log, size_t n)
 }
 
 /*
- * Write what c has pending, batching up to CLIENT_IOV lines per writev(),
+ * Write what c has pending, batching up to CLIENT_IOV lines per write,
  * until it is all sent or the socket is full (then c->blocked is set and
  * the caller waits for EPOLLOUT).  Adds what was sent to *lines and
  * *bytes.  Returns 0, or -1 with errno set on a write error.
@@ -279,10 +282,8 @@ client_flush(struct client *c, struct sendlog *log, uint64_t *lines,
             advance(c, log, 0);         /* pass what is not for c */
             return 0;
         }
-        ssize_t n = writev(c->fd, iov, (int)niov);
+        ssize_t n = tport_writev(c->tp, iov, (int)niov);
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 c->blocked = 1;
                 return 0;

@@ -19,10 +19,12 @@ struct wmember;
 struct msg;
 struct sendlog;
 struct sendlog_entry;
+struct transport;
 
 struct client {
     uint64_t          id;           /* unique for the server's life */
-    int               fd;
+    int               fd;           /* the transport's socket */
+    struct transport *tp;           /* moves its bytes (transport.h) */
     struct hub_user  *user;         /* registry entry; NULL until joined */
     char              nick[PROTO_NICK_MAX + 1];
     char              addr[NET_ADDRSTRLEN];
@@ -68,7 +70,8 @@ struct client {
     struct client    *dnext;        /* flush list, or close list */
 };
 
-struct client *client_new(int fd, uint64_t id, size_t max_line);
+struct client *client_new(struct transport *tp, uint64_t id,
+                          size_t max_line);
 void     client_free(struct client *c);
 void     client_reply(struct client *c, struct msg *m);
 int      client_flush(struct client *c, struct sendlog *log,

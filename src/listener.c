@@ -3,7 +3,9 @@
  *
  * Ownership: the listening sockets and the reserve descriptor belong to
  * the acceptor thread once it runs; the main thread opens them before and
- * closes them after (listener_open, listener_stop).
+ * closes them after (listener_open, listener_stop).  A socket accepted
+ * on the plain port goes to a worker; one on the TLS port to the TLS
+ * handshake thread (tls.c), which hands it to a worker once it is done.
  *
  * Out of descriptors (EMFILE/ENFILE), accept() would fail at once and
  * epoll would report the pending connection again and again.  Instead the
@@ -28,6 +30,7 @@
 #include "log.h"
 #include "net.h"
 #include "clock.h"
+#include "tls.h"
 #include "worker.h"
 
 #define CHATD_LISTEN_MAX    32
@@ -35,36 +38,63 @@
 
 static struct {
     int             fds[CHATD_LISTEN_MAX];
+    unsigned char   tls[CHATD_LISTEN_MAX];  /* fds[i] is a TLS port */
     int             nfds;
     int             stopfd;         /* eventfd: main -> acceptor */
     int             reserve;        /* spare descriptor for EMFILE */
     pthread_t       thread;
 } lst;
 
+/* Open port (tls: as a TLS port) on every address; see listener_open. */
+static int
+open_port(const char *const *addrs, int naddrs, int *port, int tls,
+          char *err, size_t errlen)
+{
+    int n;
+
+    for (int i = 0; i < (naddrs ? naddrs : 1); i++) {
+        n = net_listen(naddrs ? addrs[i] : NULL, port, lst.fds + lst.nfds,
+                       CHATD_LISTEN_MAX - lst.nfds, err, errlen);
+        if (n < 0)
+            return n;
+        for (int j = 0; j < n; j++)
+            lst.tls[lst.nfds++] = (unsigned char)tls;
+    }
+    return 0;
+}
+
 /*
  * Open the listening sockets: every address of addrs, or all addresses
- * when naddrs is 0.  *port 0 picks a free port and is set to it.  Main
+ * when naddrs is 0, on *port and on *tls_port (either may be
+ * LISTENER_OFF).  A port 0 picks a free port and is set to it.  Main
  * thread, before listener_start() (or listener_close()).  Returns 0, or
  * what net_listen() returns (NET_BADADDR: an address that does not
  * resolve or is not this host's; -1: another failure), with err naming
  * the address that failed and why.
  */
 int
-listener_open(const char *const *addrs, int naddrs, int *port, char *err,
-              size_t errlen)
+listener_open(const char *const *addrs, int naddrs, int *port,
+              int *tls_port, char *err, size_t errlen)
 {
-    int n;
+    int rc = 0;
 
     lst.nfds = 0;
-    for (int i = 0; i < (naddrs ? naddrs : 1); i++) {
-        n = net_listen(naddrs ? addrs[i] : NULL, port, lst.fds + lst.nfds,
-                       CHATD_LISTEN_MAX - lst.nfds, err, errlen);
-        if (n < 0) {
-            listener_close();
-            return n;
-        }
-        lst.nfds += n;
-    }
+    if (*port != LISTENER_OFF)
+        rc = open_port(addrs, naddrs, port, 0, err, errlen);
+    if (rc == 0 && *tls_port != LISTENER_OFF)
+        rc = open_port(addrs, naddrs, tls_port, 1, err, errlen);
+    if (rc < 0)
+        listener_close();
+    return rc;
+}
+
+/* Is lfd a TLS port? */
+static int
+is_tls(int lfd)
+{
+    for (int i = 0; i < lst.nfds; i++)
+        if (lst.fds[i] == lfd)
+            return lst.tls[i];
     return 0;
 }
 
@@ -77,7 +107,8 @@ listener_close(void)
         close(lst.fds[--lst.nfds]);
 }
 
-/* Refuse one pending connection using the reserve descriptor. */
+/* Refuse one pending connection using the reserve descriptor (on a TLS
+ * port, without a word: it would not be TLS). */
 static int
 refuse_with_reserve(int lfd)
 {
@@ -87,12 +118,13 @@ refuse_with_reserve(int lfd)
         return -1;
     close(lst.reserve);
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd >= 0) {
+    if (fd >= 0 && !is_tls(lfd)) {
         ssize_t n = send(fd, full, sizeof(full) - 1,
                          MSG_NOSIGNAL | MSG_DONTWAIT);
         (void)n;
-        close(fd);
     }
+    if (fd >= 0)
+        close(fd);
     lst.reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
     return fd >= 0 ? 0 : -1;
 }
@@ -105,11 +137,15 @@ static int
 accept_all(int lfd)
 {
     static int64_t last_warn;
+    int tls = is_tls(lfd);
 
     for (;;) {
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd >= 0) {
-            worker_handoff(fd);
+            if (tls)
+                tls_handoff(fd);
+            else
+                worker_handoff(fd);
             continue;
         }
         switch (errno) {
@@ -182,8 +218,9 @@ listener_main(void *arg)
 }
 
 /*
- * Start the acceptor thread and log "listening on ADDR" for each socket:
- * scripts and tests wait for that line.  Main thread, after the workers
+ * Start the acceptor thread and log "listening on ADDR" for each socket,
+ * "listening on ADDR (tls)" for a TLS one: scripts and tests wait for
+ * that line.  Main thread, after the workers
  * started.
  */
 void
@@ -201,7 +238,7 @@ listener_start(void)
     }
     for (int i = 0; i < lst.nfds; i++) {
         net_local_string(lst.fds[i], a, sizeof(a));
-        log_info("listening on %s", a);
+        log_info("listening on %s%s", a, lst.tls[i] ? " (tls)" : "");
     }
 }
 

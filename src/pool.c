@@ -2,7 +2,8 @@
  * pool.c: the fixed pool of worker threads: starting and stopping them
  * and handing SIGHUP's settings to them (main thread), summing their
  * counters (any thread) and handing each accepted socket to the least
- * loaded one (the acceptor thread).  The pool array is fixed from
+ * loaded one (the acceptor thread, or the TLS handshake thread with the
+ * socket's transport).  The pool array is fixed from
  * worker_pool_start() to worker_pool_stop().
  */
 #include "config.h"
@@ -18,6 +19,7 @@
 #include "hub.h"
 #include "log.h"
 #include "msg.h"
+#include "transport.h"
 #include "worker_int.h"
 #include "xmalloc.h"
 
@@ -79,9 +81,26 @@ worker_pool_conf(struct worker_conf *conf)
         mbox_post(&pool.v[i].mb, &e);
 }
 
+/* Close what is left in a stopped worker's queue, transports too. */
+static void
+drop_queued(struct workq *q)
+{
+    void *tp;
+    int fd;
+
+    while ((fd = workq_trypop_data(q, &tp)) >= 0) {
+        if (tp != NULL)
+            tport_close(tp);
+        else
+            close(fd);
+    }
+}
+
 /*
  * Wait for every worker to end (after hub_shutdown()) and free them.
- * Main thread.
+ * All of them end before any is freed: a worker still closing its
+ * clients publishes their leave notices into every mailbox.  Main
+ * thread.
  */
 void
 worker_pool_stop(void)
@@ -98,6 +117,7 @@ worker_pool_stop(void)
     for (int i = 0; i < pool.n; i++) {
         struct worker *w = &pool.v[i];
         worker_conf_release(w->conf);
+        drop_queued(&w->q);
         workq_destroy(&w->q);
         sendlog_free(&w->log);
         mbox_vec_free(&w->outbox);
@@ -146,13 +166,22 @@ worker_conf_release(const struct worker_conf *c)
     }
 }
 
-/*
- * Give the least loaded worker an accepted socket.  Acceptor thread.
- * Returns with fd owned by the worker (or closed, if its queue is
- * closed).
- */
+/* Give the least loaded worker an accepted plain socket; see
+ * worker_handoff_tport().  The acceptor thread. */
 void
 worker_handoff(int fd)
+{
+    worker_handoff_tport(fd, NULL);
+}
+
+/*
+ * Give the least loaded worker a connection: fd, and tp its transport
+ * (NULL: plain TCP, made by the worker).  The acceptor or the TLS
+ * handshake thread.  Returns with fd and tp owned by the worker (or
+ * closed, if its queue is closed).
+ */
+void
+worker_handoff_tport(int fd, struct transport *tp)
 {
     struct worker *w = &pool.v[0];
 
@@ -160,9 +189,12 @@ worker_handoff(int fd)
         if (atomic_load(&pool.v[i].load) < atomic_load(&w->load))
             w = &pool.v[i];
     atomic_fetch_add(&w->load, 1);
-    if (workq_push(&w->q, fd) < 0) {
+    if (workq_push_data(&w->q, fd, tp) < 0) {
         atomic_fetch_sub(&w->load, 1);
-        close(fd);
+        if (tp != NULL)
+            tport_close(tp);
+        else
+            close(fd);
         return;
     }
     mbox_wake(&w->mb);

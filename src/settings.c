@@ -46,8 +46,14 @@ room_list_check(const char *value)
  * -c, -t, -h and -V are command-line only and live in chatd.c.
  */
 const struct settings_key settings_keys[] = {
-    { "port", 'p', SET_INT, 0, 65535, OFF(port), 0, "PORT",
-      "TCP port, 0 picks a free one (default 7777)", NULL },
+    { "port", 'p', SET_PORT, 0, 65535, OFF(port), 0, "PORT",
+      "TCP port, 0 picks a free one, off for none\n(default 7777)", NULL },
+    { "tls-port", 0, SET_PORT, 0, 65535, OFF(tls_port), 0, "PORT",
+      "also serve TLS on PORT, such as 7443 (default off)", NULL },
+    { "tls-cert", 0, SET_STR, 0, 0, OFF(tls_cert), 1, "FILE",
+      "TLS certificate, PEM, chain first (SIGHUP reloads)", NULL },
+    { "tls-key", 0, SET_STR, 0, 0, OFF(tls_key), 1, "FILE",
+      "TLS private key, PEM", NULL },
     { "bind", 'b', SET_LIST, 0, 0, OFF(bind), 0, "ADDR",
       "listen on ADDR only, such as 127.0.0.1 or ::1;\n"
       "repeatable (default: every address)", NULL },
@@ -118,6 +124,7 @@ settings_defaults(struct settings *s)
 
     memset(s, 0, sizeof(*s));
     s->port = CHATD_DEFAULT_PORT;
+    s->tls_port = CHATD_PORT_OFF;
     s->workers = ncpu < 1 ? 1 : ncpu > CHATD_WORKERS_MAX ?
         CHATD_WORKERS_MAX : (int)ncpu;
     s->max_clients = 1024;
@@ -168,7 +175,7 @@ static int
 is_int(const struct settings_key *k)
 {
     return k->type == SET_BOOL || k->type == SET_COUNT ||
-           k->offset == OFF(port) || k->offset == OFF(workers);
+           k->type == SET_PORT || k->offset == OFF(workers);
 }
 
 static long
@@ -359,6 +366,18 @@ settings_set(struct settings *s, const struct settings_key *k,
         }
         put_number(s, k, b);
         return 0;
+    case SET_PORT:
+        if (strcasecmp(value, "off") == 0) {
+            put_number(s, k, CHATD_PORT_OFF);
+            return 0;
+        }
+        if (parse_number(k, value, &v) < 0 || v < k->min || v > k->max) {
+            snprintf(err, errlen, "%s: '%s' is not off or a whole number "
+                     "from %ld to %ld", k->name, value, k->min, k->max);
+            return -1;
+        }
+        put_number(s, k, v);
+        return 0;
     case SET_COUNT:
         if (value == NULL) {
             v = get_number(s, k);
@@ -477,7 +496,37 @@ settings_format(const struct settings *s, const struct settings_key *k,
         return snprintf(out, len, "%s", str ? str : "");
     case SET_BOOL:
         return snprintf(out, len, "%s", get_number(s, k) ? "yes" : "no");
+    case SET_PORT:
+        if (get_number(s, k) == CHATD_PORT_OFF)
+            return snprintf(out, len, "off");
+        return snprintf(out, len, "%ld", get_number(s, k));
     default:
         return snprintf(out, len, "%ld", get_number(s, k));
     }
+}
+
+/*
+ * The checks across keys, once the whole configuration is read: TLS
+ * needs a certificate and a key, and something must listen.  Returns 0,
+ * or -1 with err saying what to set.
+ */
+int
+settings_check(const struct settings *s, char *err, size_t errlen)
+{
+    if (s->tls_port != CHATD_PORT_OFF &&
+        (s->tls_cert == NULL || s->tls_key == NULL)) {
+        snprintf(err, errlen, "tls-port %d needs tls-cert and tls-key",
+                 s->tls_port);
+        return -1;
+    }
+    if (s->port == CHATD_PORT_OFF && s->tls_port == CHATD_PORT_OFF) {
+        snprintf(err, errlen, "port is off and tls-port is not set: "
+                 "nothing to listen on");
+        return -1;
+    }
+    if (s->port != CHATD_PORT_OFF && s->port != 0 && s->port == s->tls_port) {
+        snprintf(err, errlen, "port and tls-port are both %d", s->port);
+        return -1;
+    }
+    return 0;
 }

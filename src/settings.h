@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #define CHATD_DEFAULT_PORT   7777
+#define CHATD_PORT_OFF       (-1)       /* port or tls-port = off */
 #define CHATD_BIND_MAX       16
 #define CHATD_MOTD_MAX       8192       /* bytes of MOTD file read */
 #define CHATD_WORKERS_MAX    256
@@ -24,7 +25,10 @@
 struct settings_buf;
 
 struct settings {
-    int         port;
+    int         port;           /* CHATD_PORT_OFF: no plain TCP */
+    int         tls_port;       /* CHATD_PORT_OFF (default): no TLS */
+    const char *tls_cert;       /* PEM, chain first */
+    const char *tls_key;
     const char *bind[CHATD_BIND_MAX];
     int         nbind;
     int         workers;
@@ -62,7 +66,8 @@ struct settings {
  * counts its repeats, like -vv) and take a value in the config file.
  */
 enum settings_type {
-    SET_INT, SET_SIZE, SET_STR, SET_LIST, SET_BOOL, SET_COUNT
+    SET_INT, SET_SIZE, SET_STR, SET_LIST, SET_BOOL, SET_COUNT,
+    SET_PORT                        /* SET_INT, or "off" */
 };
 
 struct settings_key {
@@ -97,5 +102,6 @@ int  settings_equal(const struct settings *a, const struct settings *b,
 int  settings_format(const struct settings *s, const struct settings_key *k,
                      char *out, size_t len);
 int  settings_parse_size(const char *value, long *out);
+int  settings_check(const struct settings *s, char *err, size_t errlen);
 
 #endif

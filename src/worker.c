@@ -12,7 +12,9 @@
  * public lines collect in the outbox); serve throttled clients whose
  * tokens are due; publish the outbox through the hub and drain the mailbox
  * into the sendlog; take new sockets; write to the clients with something
- * new, in one writev() each; close the clients marked for it; trim the log.
+ * new, in one write each; close the clients marked for it; trim the log.
+ * Clients' bytes move through their transport (transport.h: TCP or TLS),
+ * whichever it is.
  */
 #include "config.h"
 
@@ -40,6 +42,7 @@
 #include "proto.h"
 #include "sendlog.h"
 #include "session.h"
+#include "transport.h"
 #include "worker_int.h"
 #include "xmalloc.h"
 
@@ -55,13 +58,12 @@ static atomic_ullong next_client_id = 1;
 /* Client state: owner thread                                          */
 /* ------------------------------------------------------------------ */
 
-/* Register the epoll events c needs now: EPOLLIN while it may read,
- * EPOLLOUT while its socket is full. */
+/* Register the epoll events c needs now: those its transport waits for
+ * to read, while it may read, and to write, while a write is blocked. */
 static void
 update_events(struct worker *w, struct client *c)
 {
-    unsigned want = (c->reading ? EPOLLIN | EPOLLRDHUP : 0) |
-                    (c->blocked ? EPOLLOUT : 0);
+    unsigned want = tport_events(c->tp, c->reading, c->blocked);
     struct epoll_event ev = { .events = want, .data.ptr = c };
 
     if (want == c->events)
@@ -345,27 +347,33 @@ worker_run_lines(struct worker *w, struct client *c, int64_t now)
     update_events(w, c);
 }
 
-/* c's socket is readable: read once (fairness) and run what came. */
+/*
+ * c's socket is readable: read once (fairness), then what the transport
+ * has already decoded (epoll would not report it), and run what came.
+ */
 static void
 on_readable(struct worker *w, struct client *c, int64_t now)
 {
-    ssize_t n = read(c->fd, w->scratch, sizeof(w->scratch));
+    ssize_t n;
+    size_t got = 0;
 
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-            return;
+    do {
+        n = tport_read(c->tp, w->scratch, sizeof(w->scratch));
+        if (n > 0) {
+            linebuf_append(&c->in, w->scratch, (size_t)n);
+            got += (size_t)n;
+        }
+    } while (n > 0 && tport_pending(c->tp) > 0);
+    counter_add(&w->stats.bytes_in, (uint64_t)got);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
         snprintf(c->reason, sizeof(c->reason), "read error: %s",
-                 strerror(errno));
+                 tport_strerror(c->tp, errno));
         worker_close_client(w, c, c->reason);
-        return;
-    }
-    if (n == 0) {
+    } else if (n == 0) {
         worker_close_client(w, c, "connection closed");
-        return;
     }
-    counter_add(&w->stats.bytes_in, (uint64_t)n);
-    linebuf_append(&c->in, w->scratch, (size_t)n);
-    worker_run_lines(w, c, now);
+    if (got > 0 || n < 0)
+        worker_run_lines(w, c, now);
 }
 
 /* Serve throttled clients whose next token is due. */
@@ -400,14 +408,15 @@ throttle_timeout(struct worker *w, int64_t now)
 /* New clients                                                         */
 /* ------------------------------------------------------------------ */
 
-/* Best-effort line to a socket that is about to be closed. */
+/* Best-effort line to a transport that is about to be closed. */
 static void
-refuse(int fd, const char *line)
+refuse(struct transport *tp, const char *line)
 {
-    ssize_t n = send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+    struct iovec iov = { (void *)line, strlen(line) };
+    ssize_t n = tport_writev(tp, &iov, 1);
 
     (void)n;
-    close(fd);
+    tport_close(tp);
 }
 
 /* Register c with epoll and greet it; c has joined the hub. */
@@ -440,27 +449,30 @@ greet(struct worker *w, struct client *c, struct hub_welcome *wel,
     command_welcome(&(struct session){ w, c }, wel);
 }
 
-/* Take a socket from the acceptor: register, greet, replay history. */
+/* Take a socket from the acceptor (tp NULL: plain TCP) or a finished
+ * TLS handshake: register, greet, replay history. */
 static void
-accept_client(struct worker *w, int fd, int64_t now)
+accept_client(struct worker *w, int fd, struct transport *tp, int64_t now)
 {
     struct hub_welcome wel;
     struct client *c;
 
+    if (tp == NULL)
+        tp = tport_plain_new(fd);
     if (w->stopping) {
-        refuse(fd, "*** error: server shutting down\n");
+        refuse(tp, "*** error: server shutting down\n");
         atomic_fetch_sub(&w->load, 1);
         return;
     }
-    c = client_new(fd, atomic_fetch_add(&next_client_id, 1),
+    c = client_new(tp, atomic_fetch_add(&next_client_id, 1),
                    (size_t)w->conf->max_line);
     c->user = hub_join(c->id, w->index, &wel, &w->outbox);
     if (c->user == NULL) {
         char line[64];
         log_warnx("client %s refused: %s", c->addr, wel.refused);
         snprintf(line, sizeof(line), "*** error: %s\n", wel.refused);
-        c->fd = -1;
-        refuse(fd, line);
+        c->tp = NULL;
+        refuse(tp, line);
         client_free(c);
         atomic_fetch_sub(&w->load, 1);
         return;
@@ -471,10 +483,11 @@ accept_client(struct worker *w, int fd, int64_t now)
 static void
 accept_clients(struct worker *w, int64_t now)
 {
+    void *tp;
     int fd;
 
-    while ((fd = workq_trypop(&w->q)) >= 0)
-        accept_client(w, fd, now);
+    while ((fd = workq_trypop_data(&w->q, &tp)) >= 0)
+        accept_client(w, fd, tp, now);
 }
 
 /* MBOX_STOP: no more sockets, no more reading; flush and close. */
@@ -549,17 +562,17 @@ static void
 handle_event(struct worker *w, struct epoll_event *ev, int64_t now)
 {
     struct client *c = ev->data.ptr;
+    int can_read, can_write;
 
     if (c->closing)
         return;
-    if (ev->events & EPOLLOUT) {
+    tport_ready(c->tp, ev->events, &can_read, &can_write);
+    if (can_write && c->blocked) {
         c->blocked = 0;
         worker_mark_dirty(w, c);
     }
-    if (ev->events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-        if (c->reading || (ev->events & (EPOLLHUP | EPOLLERR)))
-            on_readable(w, c, now);
-    }
+    if (can_read && (c->reading || (ev->events & (EPOLLHUP | EPOLLERR))))
+        on_readable(w, c, now);
 }
 
 /* The thread: the loop described at the top of the file. */

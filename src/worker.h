@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 struct msg;
+struct transport;
 
 /*
  * Settings the workers read; read-only once published.  On SIGHUP the main
@@ -46,7 +47,9 @@ void worker_pool_stop(void);
 void worker_pool_totals(struct worker_totals *t);
 void worker_conf_release(const struct worker_conf *c);
 
-/* The acceptor thread. */
+/* The acceptor thread; worker_handoff_tport() the TLS handshake thread
+ * too. */
 void worker_handoff(int fd);
+void worker_handoff_tport(int fd, struct transport *tp);
 
 #endif

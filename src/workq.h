@@ -1,7 +1,9 @@
 /*
  * workq.h: a mutex-guarded FIFO of file descriptors, the hand-off from the
- * acceptor to a worker.  Knows nothing about chat.  The acceptor pushes
- * (and wakes the worker itself); the worker takes what is there without
+ * acceptor (or the TLS handshake thread) to a worker.  Knows nothing
+ * about chat.  Each descriptor may carry a pointer (a transport); its
+ * ownership passes with it, and the lock orders the hand-off.  The
+ * pusher wakes the worker itself; the worker takes what is there without
  * waiting; once closed, the queue refuses pushes.
  */
 #ifndef CHATD_WORKQ_H
@@ -10,9 +12,14 @@
 #include <pthread.h>
 #include <stddef.h>
 
+struct workq_item {
+    int             fd;
+    void           *data;       /* NULL for a bare descriptor */
+};
+
 struct workq {
     pthread_mutex_t lock;
-    int            *fds;        /* ring, lock */
+    struct workq_item *items;   /* ring, lock */
     size_t          cap;        /* lock */
     size_t          head;       /* next to pop, lock */
     size_t          count;      /* lock */
@@ -22,7 +29,9 @@ struct workq {
 void   workq_init(struct workq *q);
 void   workq_destroy(struct workq *q);
 int    workq_push(struct workq *q, int fd);
+int    workq_push_data(struct workq *q, int fd, void *data);
 int    workq_trypop(struct workq *q);
+int    workq_trypop_data(struct workq *q, void **data);
 void   workq_close(struct workq *q);
 
 #endif

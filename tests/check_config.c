@@ -293,7 +293,8 @@ START_TEST(test_bad_numbers)
         "t.conf:1: rate: 'fast' is not a whole number from 0 to 1000000");
     reset();
     bad("port = 65536\n",
-        "t.conf:1: port: '65536' is not a whole number from 0 to 65535");
+        "t.conf:1: port: '65536' is not off or a whole number from 0 to "
+        "65535");
     reset();
     bad("workers = -1\n",
         "t.conf:1: workers: '-1' is not a whole number from 1 to 256");

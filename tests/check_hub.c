@@ -23,6 +23,7 @@
 #include "hub.h"
 #include "msg.h"
 #include "sendlog.h"
+#include "transport.h"
 
 static struct mbox_vec outbox, taken;
 static struct mbox mboxes[2];   /* the workers' mailboxes */
@@ -299,7 +300,7 @@ pair_client(uint64_t id, int *peer)
     fcntl(sv[0], F_SETFL, O_NONBLOCK);
     fcntl(sv[1], F_SETFL, O_NONBLOCK);
     *peer = sv[1];
-    struct client *c = client_new(sv[0], id, 1024);
+    struct client *c = client_new(tport_plain_new(sv[0]), id, 1024);
     c->join_seq = 1;
     c->cur = slog.head;
     return c;

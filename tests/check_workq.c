@@ -67,6 +67,26 @@ START_TEST(test_closed_refuses_push)
 }
 END_TEST
 
+/* A descriptor's data (a TLS transport) comes out with it, in order,
+ * across growing; a bare one comes out with NULL. */
+START_TEST(test_data_travels)
+{
+    static char things[40];
+    void *data;
+
+    for (int i = 0; i < 40; i++)
+        ck_assert_int_eq(workq_push_data(&q, i, &things[i]), 0);
+    ck_assert_int_eq(workq_push(&q, 99), 0);
+    for (int i = 0; i < 40; i++) {
+        ck_assert_int_eq(workq_trypop_data(&q, &data), i);
+        ck_assert_ptr_eq(data, &things[i]);
+    }
+    ck_assert_int_eq(workq_trypop_data(&q, &data), 99);
+    ck_assert_ptr_null(data);
+    ck_assert_int_eq(workq_trypop_data(&q, &data), -1);
+}
+END_TEST
+
 /* Nobody will serve a socket still queued at the end: destroy closes it. */
 START_TEST(test_destroy_closes_queued)
 {
@@ -173,6 +193,7 @@ workq_suite(void)
     tcase_add_test(tc, test_fifo);
     tcase_add_test(tc, test_wraparound);
     tcase_add_test(tc, test_closed_refuses_push);
+    tcase_add_test(tc, test_data_travels);
     tcase_add_test(tc, test_destroy_closes_queued);
     tc = h_tcase(s, "Threads", setup, teardown, 60);
     tcase_add_test(tc, test_many_producers);

@@ -137,9 +137,27 @@ hserver_wait_log(struct hserver *s, const char *needle, int ms)
     }
 }
 
+/* The port of the first "listening on ADDR:PORT (tls)" line, or 0. */
+static int
+tls_port_logged(struct hserver *s)
+{
+    char *log = hserver_log(s);
+    const char *p = strstr(log, " (tls)\n");
+    int port = 0;
+
+    if (p != NULL) {
+        while (p > log && p[-1] != ':')
+            p--;
+        port = atoi(p);
+    }
+    free(log);
+    return port;
+}
+
 /*
  * Start chatd with argv (argv[0] is ignored and replaced by $CHATD) and
- * wait for its "listening on" line; s->port is the port it reports.
+ * wait for its "listening on" line; s->port is the port it reports, and
+ * s->tls_port that of its TLS port, if it has one.
  * Returns 0, or -1 if it did not get that far (its log is in s->log).
  */
 int
@@ -182,6 +200,7 @@ hserver_start_argv(struct hserver *s, const char *const *argv)
     free(log);
     /* Every listener is logged before this line. */
     hserver_wait_log(s, " ready: ", 5000);
+    s->tls_port = tls_port_logged(s);
     return s->port > 0 ? 0 : -1;
 }
 
@@ -355,6 +374,8 @@ hconn_close(struct hconn *c)
 {
     if (c == NULL)
         return;
+    if (c->io != NULL)
+        c->io->close(c);
     close(c->fd);
     free(c);
 }
@@ -365,6 +386,8 @@ hconn_write(struct hconn *c, const void *data, size_t len)
 {
     const char *p = data;
 
+    if (c->io != NULL)
+        return c->io->write(c, data, len);
     while (len > 0) {
         ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
         if (n < 0) {
@@ -421,6 +444,14 @@ hconn_line(struct hconn *c, char *out, size_t cap, int ms)
         long left = end - h_now_ms();
         if (left < 0)
             left = 0;               /* still look once without waiting */
+        if (c->io != NULL) {
+            ssize_t r = c->io->read(c, c->buf + c->len,
+                                    sizeof(c->buf) - c->len, (int)left);
+            if (r <= 0)
+                return (int)r;
+            c->len += (size_t)r;
+            continue;
+        }
         struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
         int rc = poll(&pfd, 1, (int)left);
         if (rc < 0 && errno == EINTR)

@@ -23,12 +23,25 @@
 
 struct hserver {
     pid_t   pid;
-    int     port;
+    int     port;               /* the first port logged */
+    int     tls_port;           /* the "(tls)" one, or 0 */
     char    logpath[64];        /* chatd's stderr goes to this file */
+};
+
+struct hconn;
+
+/* How a connection that is not plain TCP moves its bytes (htls.c: TLS).
+ * read waits up to ms: > 0 bytes, 0 on timeout, -1 on EOF or error. */
+struct hconn_io {
+    ssize_t (*read)(struct hconn *c, void *buf, size_t len, int ms);
+    int     (*write)(struct hconn *c, const void *data, size_t len);
+    void    (*close)(struct hconn *c);
 };
 
 struct hconn {
     int     fd;
+    const struct hconn_io *io;  /* NULL: plain TCP */
+    void   *tls;                /* the io's state */
     char    buf[65536];
     size_t  off;                /* first unread byte */
     size_t  len;                /* end of the data in buf */

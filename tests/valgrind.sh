@@ -14,6 +14,7 @@
 # speed) run from tests/check_hostile and tests/check_hostile_conn (a
 # case runs in the suite that has it; in the other it is no test at all),
 # then tests/check_server, check_load and check_process whole.
+# then the TLS cases in $VALGRIND_TLS_CASES from tests/check_tls.
 # Exit 77 (SKIP) without valgrind, unless VALGRIND_REQUIRED=1.
 set -u
 build=$(cd "${1:-.}" && pwd)
@@ -58,6 +59,13 @@ for c in $cases; do
 done
 for s in check_server check_load check_process; do
     [ -x "$build/tests/$s" ] && run "$build/tests/$s"
+done
+# TLS: the server's TLS paths (handshakes, reload, records, a slow TLS
+# reader); the 1,000-handshake storm and the 10 s half handshake
+# (Hostile) are left to the sanitizer runs for speed.
+for c in ${VALGRIND_TLS_CASES:-Server Config}; do
+    [ -x "$build/tests/check_tls" ] &&
+        run env CK_RUN_CASE="$c" "$build/tests/check_tls"
 done
 
 for log in "$tmp"/vg.*.log; do

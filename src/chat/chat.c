@@ -10,6 +10,7 @@
 #include <err.h>
 #include <getopt.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,8 @@
 #include "signals.h"
 #include "tty.h"
 
-#define USAGE "usage: chat [-t] [-n nick] [--no-color] [host [port]]\n"
+#define USAGE "usage: chat [-t] [-n nick] [--no-color] " \
+    "[--tls [--ca FILE] [--insecure]]\n            [host [port]]\n"
 
 /* A bad command line: the synopsis and a pointer to --help, exit 2. */
 static void
@@ -37,9 +39,17 @@ usage(void)
 {
     printf(USAGE
         "\n"
-        "Talk on a chatd server (default: localhost port 7777).\n"
+        "Talk on a chatd server (default: localhost port 7777, or 7443\n"
+        "with --tls).\n"
         "\n"
         "  -n, --nick NICK   take this nickname on connecting\n"
+        "      --tls         connect over TLS, checking the server's\n"
+        "                    certificate against the system's CAs and\n"
+        "                    its name against host\n"
+        "      --ca FILE     trust the CA (or certificate) in FILE\n"
+        "                    instead (implies --tls)\n"
+        "      --insecure    do not check the certificate (implies\n"
+        "                    --tls; anyone in between can listen)\n"
         "  -t, --timestamps  show the time before each line\n"
         "      --no-color    no colours (also: NO_COLOR set, or stdout\n"
         "                    not a terminal)\n"
@@ -101,8 +111,11 @@ check_port(const char *arg, char *buf, size_t cap)
 static void
 parse_args(struct chat_opts *o, int argc, char **argv)
 {
-    enum { OPT_NO_COLOR = 256 };
+    enum { OPT_NO_COLOR = 256, OPT_TLS, OPT_CA, OPT_INSECURE };
     static const struct option longopts[] = {
+        { "tls",        no_argument,       NULL, OPT_TLS },
+        { "ca",         required_argument, NULL, OPT_CA },
+        { "insecure",   no_argument,       NULL, OPT_INSECURE },
         { "nick",       required_argument, NULL, 'n' },
         { "timestamps", no_argument,       NULL, 't' },
         { "no-color",   no_argument,       NULL, OPT_NO_COLOR },
@@ -128,6 +141,17 @@ parse_args(struct chat_opts *o, int argc, char **argv)
         case OPT_NO_COLOR:
             no_color = 1;
             break;
+        case OPT_TLS:
+            o->tls.on = 1;
+            break;
+        case OPT_CA:
+            o->tls.on = 1;
+            o->tls.ca = optarg;
+            break;
+        case OPT_INSECURE:
+            o->tls.on = 1;
+            o->tls.insecure = 1;
+            break;
         case 'h':
             usage();
             exit(CHAT_EXIT_OK);
@@ -143,7 +167,12 @@ parse_args(struct chat_opts *o, int argc, char **argv)
     if (argc > 2)
         usage_error();
     o->host = argc > 0 ? argv[0] : "localhost";
-    o->port = argc > 1 ? check_port(argv[1], port, sizeof(port)) : "7777";
+    o->port = argc > 1 ? check_port(argv[1], port, sizeof(port)) :
+              o->tls.on ? "7443" : "7777";
+    if (o->tls.ca != NULL && o->tls.insecure)
+        errx(CHAT_EXIT_USAGE, "--ca and --insecure contradict each other");
+    if (o->tls.insecure)
+        warnx("--insecure: not checking the server's certificate");
     o->render.color = want_color(no_color);
 }
 
@@ -164,7 +193,9 @@ main(int argc, char **argv)
     memset(&opts, 0, sizeof(opts));
     parse_args(&opts, argc, argv);
     session_init(&s, &opts, -1);
-    if (conn_open(&s.conn, opts.host, opts.port, why, sizeof(why)) < 0) {
+    signal(SIGPIPE, SIG_IGN);           /* TLS writes: EPIPE instead */
+    if (conn_open(&s.conn, opts.host, opts.port, &opts.tls, why,
+                  sizeof(why)) < 0) {
         warnx("%s", why);
         session_free(&s);
         return CHAT_EXIT_FAIL;

@@ -5,7 +5,8 @@
  * Output is queued and written without blocking, so a server that reads
  * slowly (chatd's flood control stops reading an over-rate client) never
  * freezes the user interface: the caller polls for POLLOUT while
- * conn_pending() is nonzero.
+ * conn_pending() is nonzero.  Over TLS (conntls.c) the same calls go
+ * through OpenSSL, and poll asks for what it waits for (conn_events()).
  */
 #include "config.h"
 
@@ -22,6 +23,7 @@
 #include <linux/sockios.h>
 
 #include "conn.h"
+#include "conntls.h"
 #include "xmalloc.h"
 
 /*
@@ -59,18 +61,21 @@ connect_timeout(int fd, const struct addrinfo *ai)
 
 /*
  * Connect to host and port (a number or service name), trying each
- * address in turn.  Returns 0 with c ready (the socket non-blocking), or
- * -1 with a message for the user in err.
+ * address in turn, then with tls->on do the TLS handshake.  Returns 0
+ * with c ready (the socket non-blocking), or -1 with a message for the
+ * user in err.
  */
 int
-conn_open(struct conn *c, const char *host, const char *port, char *err,
-          size_t errlen)
+conn_open(struct conn *c, const char *host, const char *port,
+          const struct conn_tls *tls, char *err, size_t errlen)
 {
     struct addrinfo hints, *res, *ai;
     int rc, saved = 0;
 
     memset(c, 0, sizeof(*c));
     c->fd = -1;
+    c->rd_events = POLLIN;
+    c->wr_events = POLLOUT;
     linebuf_init(&c->in, CONN_LINE_MAX);
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
@@ -102,13 +107,49 @@ conn_open(struct conn *c, const char *host, const char *port, char *err,
                  strerror(saved ? saved : ECONNREFUSED));
         return -1;
     }
+    if (tls != NULL && tls->on &&
+        conntls_start(c, host, port, tls, err, errlen) < 0) {
+        conn_close(c);
+        return -1;
+    }
     return 0;
+}
+
+/* The poll events c waits for: to read, and to write what is queued. */
+short
+conn_events(const struct conn *c)
+{
+    return (short)(c->rd_events |
+                   (conn_pending(c) > 0 ? c->wr_events : 0));
+}
+
+/* Map poll's revents to "a read may go on" and "a write may go on";
+ * a hang-up or an error wakes both. */
+void
+conn_ready(const struct conn *c, short revents, int *can_read,
+           int *can_write)
+{
+    short any = POLLHUP | POLLERR;
+
+    *can_read = (revents & (c->rd_events | any)) != 0;
+    *can_write = (revents & (c->wr_events | any)) != 0;
+}
+
+/* Tell the server we are done sending: close_notify over TLS, then a
+ * half-close. */
+void
+conn_shutdown(struct conn *c)
+{
+    if (c->ssl != NULL)
+        conntls_shutdown(c);
+    shutdown(c->fd, SHUT_WR);
 }
 
 /* Close the socket and drop everything queued or buffered. */
 void
 conn_close(struct conn *c)
 {
+    conntls_free(c);
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
@@ -151,8 +192,10 @@ int
 conn_flush(struct conn *c)
 {
     while (conn_pending(c) > 0) {
-        ssize_t n = send(c->fd, c->out + c->outoff, conn_pending(c),
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n = c->ssl != NULL ?
+            conntls_write(c, c->out + c->outoff, conn_pending(c)) :
+            send(c->fd, c->out + c->outoff, conn_pending(c),
+                 MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -163,6 +206,27 @@ conn_flush(struct conn *c)
         c->outoff += (size_t)n;
     }
     c->outoff = c->outlen = 0;
+    return 0;
+}
+
+/* Over TLS: read what there is, and all OpenSSL has decrypted beyond
+ * it (poll would not say so); as conn_fill() returns. */
+static long
+fill_tls(struct conn *c, char *buf, size_t cap)
+{
+    long n, got = 0;
+
+    do {
+        n = conntls_read(c, buf, cap);
+        if (n > 0) {
+            linebuf_append(&c->in, buf, (size_t)n);
+            got += n;
+        }
+    } while (n > 0 && conntls_pending(c) > 0);
+    if (got > 0)
+        return got;
+    if (n < 0)
+        return errno == EAGAIN ? 1 : -1;
     return 0;
 }
 
@@ -177,6 +241,8 @@ conn_fill(struct conn *c)
     char buf[16384];
     ssize_t n;
 
+    if (c->ssl != NULL)
+        return fill_tls(c, buf, sizeof(buf));
     do
         n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
     while (n < 0 && errno == EINTR);

@@ -180,9 +180,8 @@ void
 session_pollfds(const struct session *s, struct pollfd pfd[2])
 {
     pfd[0] = (struct pollfd){ .fd = s->sigfd, .events = POLLIN };
-    pfd[1] = (struct pollfd){ .fd = s->conn.fd, .events = POLLIN };
-    if (conn_pending(&s->conn) > 0)
-        pfd[1].events |= POLLOUT;
+    pfd[1] = (struct pollfd){ .fd = s->conn.fd,
+                              .events = conn_events(&s->conn) };
 }
 
 /*
@@ -194,10 +193,13 @@ session_pollfds(const struct session *s, struct pollfd pfd[2])
 int
 session_serve(struct session *s, short revents, char **text)
 {
+    int can_read, can_write;
+
     *text = NULL;
-    if ((revents & POLLOUT) && conn_flush(&s->conn) < 0)
+    conn_ready(&s->conn, revents, &can_read, &can_write);
+    if (can_write && conn_flush(&s->conn) < 0)
         return -1;
-    if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+    if (!can_read)
         return 1;
     return receive(s, text);
 }
@@ -256,7 +258,7 @@ finish_flush(struct session *s, int *shut, long *last_unsent, long end,
         return -1;
     }
     if (!*shut && conn_pending(&s->conn) == 0) {
-        shutdown(s->conn.fd, SHUT_WR);
+        conn_shutdown(&s->conn);
         *shut = 1;
     }
     unsent = (long)conn_pending(&s->conn) + conn_unsent(&s->conn);
@@ -301,7 +303,10 @@ session_finish(struct session *s)
         if ((sig = signals_take(s->sigfd)) != 0 && sig != SIGWINCH &&
             sig != SIGTSTP)
             return signals_status(sig);
-        if (rc > 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+        int can_read = 0, can_write;
+        if (rc > 0)
+            conn_ready(&s->conn, pfd[1].revents, &can_read, &can_write);
+        if (can_read) {
             rc = receive(s, &text);
             session_print(text);
             if (rc <= 0)

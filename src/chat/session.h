@@ -32,6 +32,7 @@
 struct chat_opts {
     const char     *host, *port;
     const char     *nick;       /* -n, or NULL */
+    struct conn_tls tls;        /* --tls, --ca, --insecure */
     struct render   render;
 };
 

@@ -27,6 +27,9 @@ struct bench_conf {
     const char *host;
     const char *port;           /* one port, or several joined by commas */
     const char *channel;        /* redis channel */
+    int    tls;                 /* --tls */
+    const char *ca;             /* --ca FILE, or NULL: the system's CAs */
+    int    insecure;            /* --insecure: no certificate check */
     long   clients;             /* -c: receiving connections */
     long   rooms;               /* --rooms: #cb0..#cbR-1, 0: none */
     long   senders;             /* -s: 0 for the idle mode */

@@ -1,8 +1,8 @@
 /*
  * conn.c: chatbench's connections: resolving the server, opening them a
- * bounded number at a time, the greeting request, their output buffers
- * and epoll registration, and losing them.  Called from chatbench's only
- * thread.
+ * bounded number at a time (with --tls, their handshakes: btls.c), the
+ * greeting request, their output buffers and epoll registration, and
+ * losing them.  Called from chatbench's only thread.
  */
 #include "config.h"
 
@@ -17,15 +17,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "btls.h"
 #include "resp.h"
 #include "run.h"
 #include "xmalloc.h"
 
 #define MAX_PENDING 256         /* connections being set up at once */
 
-/* Register the events c wants with epoll, if they changed. */
-static int
-conn_want(struct conn *c, uint32_t events)
+/* Register events with epoll for c, if they changed.  0, or -1 after
+ * bench_fail(). */
+int
+conn_events(struct conn *c, uint32_t events)
 {
     struct epoll_event ev = { .events = events,
                               .data.u64 = (uint64_t)(c - bench.conn) };
@@ -60,6 +62,7 @@ conn_lost(struct conn *c, const char *why)
                     (size_t)(c - bench.conn), why);
         }
     }
+    btls_close(c);
     if (close(c->fd) < 0 && errno != EINTR)
         bench_fail("close: %s", strerror(errno));
     c->fd = -1;
@@ -108,8 +111,9 @@ int
 conn_flush(struct conn *c)
 {
     while (c->out_off < c->out_len) {
-        ssize_t n = write(c->fd, c->out + c->out_off,
-                          c->out_len - c->out_off);
+        ssize_t n = c->ssl != NULL ?
+            btls_write(c, c->out + c->out_off, c->out_len - c->out_off) :
+            write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -122,7 +126,9 @@ conn_flush(struct conn *c)
     }
     if (c->out_off == c->out_len)
         c->out_off = c->out_len = 0;
-    return conn_want(c, c->out_len > 0 ? EPOLLIN | EPOLLOUT : EPOLLIN);
+    if (c->ssl != NULL)
+        return conn_events(c, c->tls_rd | (c->out_len > 0 ? c->tls_wr : 0));
+    return conn_events(c, c->out_len > 0 ? EPOLLIN | EPOLLOUT : EPOLLIN);
 }
 
 /* Start connecting the next connection in the table. */
@@ -177,7 +183,21 @@ conn_connected(struct conn *c)
     }
     if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
         bench_fail("setsockopt(TCP_NODELAY): %s", strerror(errno));
+    if (bench.conf->tls) {
+        c->tls_rd = EPOLLIN;
+        c->tls_wr = EPOLLOUT;
+        btls_begin(c);
+        return;
+    }
     c->state = C_HELLO;
+    conn_greet(c);
+}
+
+/* c is connected (and its TLS handshake done): send the greeting
+ * request, if the protocol has one. */
+void
+conn_greet(struct conn *c)
+{
     if (bench.conf->proto == BENCH_REDIS) {
         char cmd[256], ch[160];
         const char *argv[2] = { "SUBSCRIBE", ch };

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "btls.h"
 #include "run.h"
 #include "xmalloc.h"
 
@@ -52,6 +53,17 @@ handle_event(const struct epoll_event *ev)
         return;
     if (c->state == C_CONNECTING) {
         conn_connected(c);
+        return;
+    }
+    if (c->state == C_TLS) {
+        btls_step(c);
+        return;
+    }
+    if (c->ssl != NULL) {           /* either readiness may serve both */
+        recv_read(c);
+        if (c->state != C_CLOSED && conn_flush(c) == 0 &&
+            c->snd != NO_SENDER && bench.sending && bench.conf->rate == 0)
+            send_later(&bench.snd[c->snd]);
         return;
     }
     if (ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP))
@@ -178,11 +190,13 @@ static void
 teardown(void)
 {
     for (size_t i = 0; i < bench.nconn; i++) {
+        btls_close(&bench.conn[i]);
         if (bench.conn[i].fd >= 0 && close(bench.conn[i].fd) < 0)
             fprintf(stderr, "chatbench: close: %s\n", strerror(errno));
         free(bench.conn[i].rest);
         free(bench.conn[i].out);
     }
+    btls_free();
     recv_free();
     send_free();
     free(bench.conn);
@@ -268,7 +282,7 @@ bench_run(const struct bench_conf *c, struct bench_result *r)
     r->stop = "error";
     if (c->server_pid > 0)
         procstat_read(c->server_pid, &r->ps_before);
-    if (resolve() < 0)
+    if (resolve() < 0 || (c->tls && btls_init() < 0))
         return -1;
     if ((bench.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
         bench_fail("epoll_create1: %s", strerror(errno));

@@ -51,6 +51,10 @@ usage(FILE *f)
 "      --drain-ms MS      once all is sent, stop after MS ms without a\n"
 "                         delivery (default 2000)\n"
 "      --channel NAME     redis channel (default chatbench)\n"
+"      --tls              connect over TLS (default port 7443), checking\n"
+"                         the certificate against the system's CAs\n"
+"      --ca FILE          ... against the CA in FILE (implies --tls)\n"
+"      --insecure         TLS without a certificate check\n"
 "  -T, --timeout SECS     hard limit for the whole run (default 120)\n"
 "  -h, --help             show this help and exit\n"
 "  -V, --version          show the version and exit\n",
@@ -128,7 +132,7 @@ parse_positive(const char *opt, const char *arg, double max)
 
 enum {
     OPT_PROTOCOL = 256, OPT_SERVER_PID, OPT_DRAIN_MS, OPT_CHANNEL,
-    OPT_ROOMS
+    OPT_ROOMS, OPT_TLS, OPT_CA, OPT_INSECURE
 };
 
 /* Which of the options that exclude each other were given. */
@@ -138,7 +142,7 @@ struct seen {
 
 /*
  * Phase 1a: an option that says where and how to connect (-H, -p,
- * --protocol, --channel, --server-pid).  Returns 1 if ch was one of them,
+ * --protocol, --channel, --tls, --ca, --insecure, --server-pid).  Returns 1 if ch was one of them,
  * 0 if not; exits 2 on a bad value.
  */
 static int
@@ -167,6 +171,17 @@ parse_server_option(int ch, const char *arg, struct bench_conf *c)
             strpbrk(arg, " \r\n") != NULL)
             bad_usage("--channel: '%s' is not a usable channel name", arg);
         c->channel = arg;
+        return 1;
+    case OPT_TLS:
+        c->tls = 1;
+        return 1;
+    case OPT_CA:
+        c->tls = 1;
+        c->ca = arg;
+        return 1;
+    case OPT_INSECURE:
+        c->tls = 1;
+        c->insecure = 1;
         return 1;
     case OPT_SERVER_PID:
         c->server_pid = (pid_t)parse_long("--server-pid", arg, 1, INT_MAX);
@@ -305,16 +320,20 @@ options_parse(int argc, char **argv, struct bench_conf *c)
         { "server-pid", required_argument, NULL, OPT_SERVER_PID },
         { "drain-ms", required_argument, NULL, OPT_DRAIN_MS },
         { "channel", required_argument, NULL, OPT_CHANNEL },
+        { "tls", no_argument, NULL, OPT_TLS },
+        { "ca", required_argument, NULL, OPT_CA },
+        { "insecure", no_argument, NULL, OPT_INSECURE },
         { "timeout", required_argument, NULL, 'T' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 }
     };
     struct seen seen = { 0, 0, 0 };
-    int ch;
+    int ch, port_given = 0;
 
     while ((ch = getopt_long(argc, argv, "+H:p:c:s:b:m:w:r:D:T:hV", opts,
                              NULL)) != -1) {
+        port_given |= ch == 'p';
         if (parse_server_option(ch, optarg, c) ||
             parse_load_option(ch, optarg, c, &seen))
             continue;
@@ -334,6 +353,10 @@ options_parse(int argc, char **argv, struct bench_conf *c)
     if (optind < argc)
         bad_usage("unexpected argument '%s'", argv[optind]);
     check_combination(c, &seen);
+    if (c->tls && !port_given)
+        c->port = "7443";
+    if (c->ca != NULL && c->insecure)
+        bad_usage("--ca and --insecure contradict each other");
     c->timed = seen.d && c->rate == 0;
 }
 

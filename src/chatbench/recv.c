@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "btls.h"
 #include "payload.h"
 #include "resp.h"
 #include "run.h"
@@ -280,6 +281,28 @@ redis_input(struct conn *c, char *buf, size_t len, uint64_t now)
 }
 
 /*
+ * Over TLS: read records until the socket has no more or the buffer is
+ * nearly full, and what OpenSSL has decrypted beyond them (epoll would
+ * not report it).  Returns as read() does; bytes read before an end or
+ * an error come first, the end on the next call.
+ */
+static ssize_t
+tls_fill(struct conn *c, char *buf, size_t cap)
+{
+    ssize_t n, got = 0;
+
+    do {
+        n = btls_read(c, buf + got, cap - (size_t)got);
+        if (n > 0)
+            got += n;
+    } while (n > 0 && (cap - (size_t)got >= 16384 || btls_pending(c) > 0)
+             && (size_t)got < cap);
+    if (got > 0)
+        return got;
+    return n;
+}
+
+/*
  * c is readable: read once into the shared buffer (after c's partial
  * frame), hand complete lines or replies to the protocol, and keep the
  * remainder.  Level-triggered epoll calls again if more is waiting.
@@ -293,9 +316,12 @@ recv_read(struct conn *c)
 
     if (have > 0)
         memcpy(bench.rbuf, c->rest, have);
-    do
-        n = read(c->fd, bench.rbuf + have, RBUF_SIZE - have);
-    while (n < 0 && errno == EINTR);
+    if (c->ssl != NULL)
+        n = tls_fill(c, bench.rbuf + have, RBUF_SIZE - have);
+    else
+        do
+            n = read(c->fd, bench.rbuf + have, RBUF_SIZE - have);
+        while (n < 0 && errno == EINTR);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         return;
     if (n <= 0) {

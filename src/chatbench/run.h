@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/ssl.h>
+
 #include "bench.h"
 
 #define RBUF_SIZE (512 * 1024)  /* shared read buffer */
@@ -39,6 +41,7 @@
 enum conn_state {
     C_IDLE = 0,                 /* not opened yet */
     C_CONNECTING,               /* non-blocking connect() under way */
+    C_TLS,                      /* --tls: the handshake under way */
     C_HELLO,                    /* waiting for the greeting */
     C_JOINING,                  /* --rooms: waiting for the /join answer */
     C_READY,
@@ -53,6 +56,8 @@ struct conn {
     uint32_t  snd;              /* sender writing here, or NO_SENDER */
     uint32_t  room;             /* its room: 0 without --rooms */
     uint32_t  events;           /* registered with epoll */
+    SSL      *ssl;              /* --tls, else NULL */
+    uint8_t   tls_rd, tls_wr;   /* what a TLS read / write waits for */
     char     *rest;             /* unparsed input, a partial frame */
     size_t    rest_len;
     char     *out;              /* unsent output */
@@ -141,6 +146,8 @@ void  conn_lost(struct conn *c, const char *why);
 char *out_reserve(struct conn *c, size_t n);
 int   conn_flush(struct conn *c);
 void  conn_connected(struct conn *c);
+void  conn_greet(struct conn *c);
+int   conn_events(struct conn *c, uint32_t events);
 void  open_more(void);
 int   resolve(void);
 

@@ -38,6 +38,7 @@
 #include "sendlog.h"
 #include "feed.h"
 #include "session.h"
+#include "transport.h"
 #include "worker_int.h"
 #include "xmalloc.h"
 
@@ -267,7 +268,7 @@ rig_init(struct rig *r, size_t max_line, const char *motd)
     free(wel.history);
     hub_nick(r->bob, "bob", old, &w.outbox, &why);
 
-    r->c = client_new(-1, 1, max_line);
+    r->c = client_new(tport_plain_new(-1), 1, max_line);
     r->c->user = hub_join(1, 0, &wel, &w.outbox);
     memcpy(r->c->nick, wel.nick, sizeof(r->c->nick));
     r->c->join_seq = wel.join_seq;

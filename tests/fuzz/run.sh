@@ -3,7 +3,8 @@
 #
 # Usage: tests/fuzz/run.sh [SECONDS] [HARNESS...]
 #   SECONDS   how long each harness runs (default: $FUZZ_SECONDS, else 60)
-#   HARNESS   fuzz_proto, fuzz_config (default: all of tests/fuzz/fuzz_*.c)
+#   HARNESS   fuzz_proto, fuzz_config, fuzz_clwire, fuzz_tls (default: all
+#             of tests/fuzz/fuzz_*.c)
 #
 # The harnesses are compiled straight from the sources (every src/*.c but
 # main's and the Redis link's) with -fsanitize=fuzzer,address,undefined into a temporary
@@ -63,10 +64,12 @@ printf 'int LLVMFuzzerTestOneInput(const char *d, long n)\n{ return 0; }\n' \
     skip "$CLANG cannot build with libFuzzer (libclang-rt-dev?):" \
          "$(head -n 3 "$tmp/probe.log")"
 
+# The sources include chatd's TLS (tls.c, tport_tls.c): OpenSSL 3.
+ssl_libs=$(pkg-config --libs openssl 2>/dev/null) || ssl_libs="-lssl -lcrypto"
 for n in $names; do
     echo "fuzz: building $n"
     if ! "$CLANG" $san $flags -I"$tmp" -I"$top/src" -o "$tmp/$n" \
-            "$here/$n.c" $srcs 2>"$tmp/$n.build"; then
+            "$here/$n.c" $srcs $ssl_libs 2>"$tmp/$n.build"; then
         cat "$tmp/$n.build" >&2
         echo "fuzz: $n: build failed" >&2
         exit 1
