@@ -117,6 +117,7 @@ int  cl_enqueue_raw(struct msg *wire);
 void cl_release_locked(const char *nick, const char *owner);
 void cl_guests_got_locked(long long end);
 uint64_t cl_guests_floor(void);
+uint64_t cluster_guest(void);
 void cl_guests_link_up(void);
 void cl_heartbeat(void);
 void cl_refresh_nicks(void);
