@@ -272,7 +272,7 @@ hub_leave(struct hub_user *u, const char *reason, struct mbox_vec *outbox)
     pthread_mutex_lock(&hub.lock);
     unlink_user(u);
     stopping = hub.stopping;
-    hub_collect_news(u, &news);
+    hub_collect_news(u, &news, 1);
     while (u->nrooms > 0)
         hub_drop_member(u, u->nrooms - 1);
     pthread_mutex_unlock(&hub.lock);
@@ -313,7 +313,7 @@ hub_nick(struct hub_user *u, const char *nick, char *old,
     hash_remove(u);
     snprintf(u->nick, sizeof(u->nick), "%s", nick);
     hash_insert(u);
-    hub_collect_news(u, &news);
+    hub_collect_news(u, &news, 0);
     pthread_mutex_unlock(&hub.lock);
 
     hub_user_news(u, &news, msg_notice("%s is now known as %s", old, nick),

@@ -54,6 +54,8 @@ struct hub_joined {
 struct hub_news {
     uint32_t      rooms[HUB_JOINS_MAX];
     size_t        n;
+    int           leave;        /* a leave: rooms over announce-limit
+                                   hear nothing; a new name: all hear */
 };
 
 struct hub_rooms_conf {

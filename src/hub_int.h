@@ -45,7 +45,7 @@ extern struct hub_state hub;
 struct room_member *hub_member_of(struct hub_user *u, uint32_t room);
 void hub_add_member(struct hub_user *u, struct room *r);
 void hub_drop_member(struct hub_user *u, size_t i);
-void hub_collect_news(struct hub_user *u, struct hub_news *news);
+void hub_collect_news(struct hub_user *u, struct hub_news *news, int leave);
 void hub_user_news(struct hub_user *u, const struct hub_news *news,
                    struct msg *m, struct msg *wire, struct mbox_vec *outbox);
 

@@ -51,13 +51,19 @@ hub_drop_member(struct hub_user *u, size_t i)
     u->nrooms--;
 }
 
-/* The rooms of u small enough to hear of its joins and leaves. */
+/*
+ * The rooms of u that hear of its leave (leave: those not over
+ * announce-limit) or of its new name (all of them: a rename is no join
+ * nor leave, and SPEC "Rooms" has it reach everyone sharing a room).
+ */
 void
-hub_collect_news(struct hub_user *u, struct hub_news *news)
+hub_collect_news(struct hub_user *u, struct hub_news *news, int leave)
 {
     news->n = 0;
+    news->leave = leave;
     for (size_t i = 0; i < u->nrooms && news->n < HUB_JOINS_MAX; i++)
-        if ((long)u->rooms[i]->room->count <= hub.announce_limit)
+        if (!leave ||
+            (long)u->rooms[i]->room->count <= hub.announce_limit)
             news->rooms[news->n++] = u->rooms[i]->room->id;
 }
 
@@ -88,16 +94,18 @@ void
 hub_user_news(struct hub_user *u, const struct hub_news *news,
               struct msg *m, struct msg *wire, struct mbox_vec *outbox)
 {
-    if (wire != NULL) {
-        hub_announce(outbox, m, u->id, MBOX_ROOM_DEFAULT, wire);
+    struct mbox_entry one = { .kind = MBOX_BROADCAST, .msg = m,
+                              .from = u->id, .announce = news->leave,
+                              .wire = wire };
+
+    if (wire != NULL || news->n == 1) {
+        /* Only a leave is dropped over announce-limit (number()). */
+        one.room = wire != NULL ? MBOX_ROOM_DEFAULT : news->rooms[0];
+        mbox_vec_push(outbox, &one);
         return;
     }
     if (news->n == 0) {
         msg_unref(m);
-        return;
-    }
-    if (news->n == 1) {
-        hub_announce(outbox, m, u->id, news->rooms[0], NULL);
         return;
     }
     msg_ref(m, (unsigned)news->n - 1);
@@ -178,6 +186,7 @@ hub_room_part(struct hub_user *u, uint32_t room, const char *reason,
 {
     struct hub_joined j;
     size_t i;
+    int quiet;
 
     pthread_mutex_lock(&hub.lock);
     for (i = 0; i < u->nrooms && u->rooms[i]->room->id != room; i++)
@@ -187,14 +196,18 @@ hub_room_part(struct hub_user *u, uint32_t room, const char *reason,
         return -1;
     }
     describe(u->rooms[i]->room, &j);
+    /* Over announce-limit with u still in it, as for a join or a leave
+     * (hub_collect_news()): number() would see the room without u. */
+    quiet = (long)j.members > hub.announce_limit;
     hub_drop_member(u, i);
     pthread_mutex_unlock(&hub.lock);
 
-    hub_announce(outbox, reason[0] ?
-                 msg_notice_in(HUB_PREFIX(&j), "%s has left (%s)", u->nick,
-                               reason) :
-                 msg_notice_in(HUB_PREFIX(&j), "%s has left", u->nick),
-                 u->id, room, NULL);
+    if (!quiet)
+            hub_announce(outbox, reason[0] ?
+                     msg_notice_in(HUB_PREFIX(&j), "%s has left (%s)",
+                                   u->nick, reason) :
+                     msg_notice_in(HUB_PREFIX(&j), "%s has left", u->nick),
+                     u->id, room, NULL);
     return 0;
 }
 

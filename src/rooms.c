@@ -228,7 +228,8 @@ rooms_open(const char *name, const char **why)
     if ((r = rooms_find(name)) != NULL)
         return r;
     if ((long)rt.count >= rt.max_rooms) {
-        *why = "too many rooms";
+        /* The error names the limit (SPEC "Rooms": Limits). */
+        *why = "as many rooms exist as max-rooms allows";
         return NULL;
     }
     return create(name, 0);

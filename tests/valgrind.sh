@@ -13,8 +13,8 @@
 # hostile cases in $VALGRIND_CASES (default: the ones that fit valgrind's
 # speed) run from tests/check_hostile and tests/check_hostile_conn (a
 # case runs in the suite that has it; in the other it is no test at all),
-# then tests/check_server, check_load and check_process whole.
-# then the TLS cases in $VALGRIND_TLS_CASES from tests/check_tls.
+# then tests/check_server, check_load, check_process and check_rooms
+# whole, then the TLS cases in $VALGRIND_TLS_CASES from tests/check_tls.
 # Exit 77 (SKIP) without valgrind, unless VALGRIND_REQUIRED=1.
 set -u
 build=$(cd "${1:-.}" && pwd)
@@ -57,7 +57,7 @@ for c in $cases; do
         run env CK_RUN_CASE="$c" "$build/tests/$s"
     done
 done
-for s in check_server check_load check_process; do
+for s in check_server check_load check_process check_rooms; do
     [ -x "$build/tests/$s" ] && run "$build/tests/$s"
 done
 # TLS: the server's TLS paths (handshakes, reload, records, a slow TLS
