@@ -22,6 +22,7 @@
 
 #include "conn.h"
 #include "conntls.h"
+#include "tlsio.h"
 
 /* Why the certificate check failed, in the user's words. */
 static const char *
@@ -163,65 +164,35 @@ conntls_start(struct conn *c, const char *host, const char *port,
     }
 }
 
-/* A failed SSL call (rc): -1 with errno EAGAIN and *events set when it
- * only waits, 0 for the server's close_notify, else -1 with errno. */
-static long
-failed(struct conn *c, int rc, short *events)
+/* What poll must wait for, for what tlsio says it waits for. */
+static short
+poll_events(int wait)
 {
-    int e = SSL_get_error(c->ssl, rc), saved = errno;
-
-    switch (e) {
-    case SSL_ERROR_WANT_READ:
-        *events = POLLIN;
-        errno = EAGAIN;
-        return -1;
-    case SSL_ERROR_WANT_WRITE:
-        *events = POLLOUT;
-        errno = EAGAIN;
-        return -1;
-    case SSL_ERROR_ZERO_RETURN:
-        return 0;
-    case SSL_ERROR_SYSCALL:
-        errno = saved ? saved : ECONNRESET;
-        return -1;
-    default:
-        errno = EPROTO;
-        return -1;
-    }
+    return wait == TLSIO_WRITABLE ? POLLOUT : POLLIN;
 }
 
 /* Read up to len bytes: > 0, 0 at the end, -1 (errno EAGAIN: later). */
 long
 conntls_read(struct conn *c, void *buf, size_t len)
 {
-    int n;
+    int wait = 0;
+    long n = tlsio_read(c->ssl, buf, len, &wait);
 
-    ERR_clear_error();
-    errno = 0;
-    n = SSL_read(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
-    if (n > 0) {
-        c->rd_events = POLLIN;
-        return n;
-    }
-    return failed(c, n, &c->rd_events);
+    if (n > 0 || (n < 0 && errno == EAGAIN))
+        c->rd_events = poll_events(wait);
+    return n;
 }
 
 /* Write up to len bytes: how many were taken, or -1 (EAGAIN: later). */
 long
 conntls_write(struct conn *c, const void *buf, size_t len)
 {
-    int n;
+    int wait = 0;
+    long n = tlsio_write(c->ssl, buf, len, &wait);
 
-    ERR_clear_error();
-    errno = 0;
-    n = SSL_write(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
-    if (n > 0) {
-        c->wr_events = POLLOUT;
-        return n;
-    }
-    if (failed(c, n, &c->wr_events) == 0)
-        errno = EPIPE;
-    return -1;
+    if (n > 0 || errno == EAGAIN)
+        c->wr_events = poll_events(wait);
+    return n;
 }
 
 /* Bytes decrypted and not read yet. */

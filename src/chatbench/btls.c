@@ -22,6 +22,7 @@
 #include <openssl/x509v3.h>
 
 #include "btls.h"
+#include "tlsio.h"
 #include "run.h"
 
 static SSL_CTX *ctx;
@@ -127,63 +128,35 @@ btls_step(struct conn *c)
                ERR_peek_last_error() ? reason() : "connection closed");
 }
 
-/* A failed SSL call: -1 with errno (EAGAIN, *wait set), or 0 at the
- * server's close_notify. */
-static ssize_t
-failed(struct conn *c, int rc, uint8_t *wait)
+/* What epoll must wait for, for what tlsio says it waits for. */
+static uint8_t
+epoll_events(int wait)
 {
-    int e = SSL_get_error(c->ssl, rc), saved = errno;
-
-    switch (e) {
-    case SSL_ERROR_WANT_READ:
-        *wait = EPOLLIN;
-        errno = EAGAIN;
-        return -1;
-    case SSL_ERROR_WANT_WRITE:
-        *wait = EPOLLOUT;
-        errno = EAGAIN;
-        return -1;
-    case SSL_ERROR_ZERO_RETURN:
-        return 0;
-    case SSL_ERROR_SYSCALL:
-        errno = saved ? saved : ECONNRESET;
-        return -1;
-    default:
-        errno = EPROTO;
-        return -1;
-    }
+    return wait == TLSIO_WRITABLE ? EPOLLOUT : EPOLLIN;
 }
 
+/* Read up to len bytes: > 0, 0 at the end, -1 (errno EAGAIN: later). */
 ssize_t
 btls_read(struct conn *c, void *buf, size_t len)
 {
-    int n;
+    int wait = 0;
+    long n = tlsio_read(c->ssl, buf, len, &wait);
 
-    ERR_clear_error();
-    errno = 0;
-    n = SSL_read(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
-    if (n > 0) {
-        c->tls_rd = EPOLLIN;
-        return n;
-    }
-    return failed(c, n, &c->tls_rd);
+    if (n > 0 || (n < 0 && errno == EAGAIN))
+        c->tls_rd = epoll_events(wait);
+    return n;
 }
 
+/* Write up to len bytes: how many were taken, or -1 (EAGAIN: later). */
 ssize_t
 btls_write(struct conn *c, const void *buf, size_t len)
 {
-    int n;
+    int wait = 0;
+    long n = tlsio_write(c->ssl, buf, len, &wait);
 
-    ERR_clear_error();
-    errno = 0;
-    n = SSL_write(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
-    if (n > 0) {
-        c->tls_wr = EPOLLOUT;
-        return n;
-    }
-    if (failed(c, n, &c->tls_wr) == 0)
-        errno = EPIPE;
-    return -1;
+    if (n > 0 || errno == EAGAIN)
+        c->tls_wr = epoll_events(wait);
+    return n;
 }
 
 size_t

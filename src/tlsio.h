@@ -1,0 +1,22 @@
+/*
+ * tlsio.h: reading and writing a non-blocking TLS connection, for the
+ * clients' own loops (the chat program and chatbench): what a call waits
+ * for when OpenSSL cannot go on.  No state; the thread that owns the SSL
+ * object.
+ */
+#ifndef CHATD_TLSIO_H
+#define CHATD_TLSIO_H
+
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+enum tlsio_wait {
+    TLSIO_READABLE = 1,         /* call again when the socket reads */
+    TLSIO_WRITABLE = 2          /* ... when it takes more */
+};
+
+long tlsio_read(SSL *ssl, void *buf, size_t len, int *wait);
+long tlsio_write(SSL *ssl, const void *buf, size_t len, int *wait);
+
+#endif
