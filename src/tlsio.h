@@ -1,8 +1,8 @@
 /*
- * tlsio.h: reading and writing a non-blocking TLS connection, for the
- * clients' own loops (the chat program and chatbench): what a call waits
- * for when OpenSSL cannot go on.  No state; the thread that owns the SSL
- * object.
+ * tlsio.h: reading and writing a non-blocking TLS connection: what a
+ * call waits for when OpenSSL cannot go on.  Used by the server's TLS
+ * transport (tport_tls.c), the chat program and chatbench.  No state;
+ * the thread that owns the SSL object.
  */
 #ifndef CHATD_TLSIO_H
 #define CHATD_TLSIO_H

@@ -18,7 +18,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 #include <openssl/ssl.h>
 
 #include "tls.h"
+#include "tlsio.h"
 #include "transport.h"
 #include "xmalloc.h"
 
@@ -43,61 +43,39 @@ struct tport_tls {
 /* One per thread that writes (the workers): lines are copied here. */
 static _Thread_local char wbuf[TLS_WBUF];
 
-/*
- * Turn a failed SSL_read() or SSL_write() (its return value rc) into -1
- * and errno, setting *wait to the readiness it needs when it is only
- * waiting; 0 for a read that met the peer's close_notify.
- */
-static ssize_t
-failed(struct tport_tls *tt, int rc, unsigned char *wait, int reading)
+/* What tlsio says a call waits for, as the worker's epoll wants it. */
+static unsigned char
+tport_wait(int wait)
 {
-    int e = SSL_get_error(tt->ssl, rc), saved = errno;
+    return wait == TLSIO_WRITABLE ? TPORT_WRITE : TPORT_READ;
+}
 
-    switch (e) {
-    case SSL_ERROR_WANT_READ:
-        *wait = TPORT_READ;
-        errno = EAGAIN;
-        return -1;
-    case SSL_ERROR_WANT_WRITE:
-        *wait = TPORT_WRITE;
-        errno = EAGAIN;
-        return -1;
-    case SSL_ERROR_ZERO_RETURN:
-        if (reading)
-            return 0;
-        errno = EPIPE;
-        return -1;
-    case SSL_ERROR_SYSCALL:
-        tt->broken = 1;
-        tt->err = ERR_peek_last_error();
-        errno = saved != 0 ? saved : ECONNRESET;
-        return -1;
-    default:
-        tt->broken = 1;
-        tt->err = ERR_peek_last_error();
-        errno = EPROTO;
-        return -1;
-    }
+/* After a call that failed for good: the link is broken; keep OpenSSL's
+ * reason for tls_strerror(). */
+static void
+broke(struct tport_tls *tt)
+{
+    tt->broken = 1;
+    tt->err = ERR_peek_last_error();
 }
 
 static ssize_t
 tls_read(struct transport *t, void *buf, size_t len)
 {
     struct tport_tls *tt = (struct tport_tls *)t;
-    int n;
+    int wait = 0;
+    long n;
 
     if (tt->broken) {
         errno = EPROTO;
         return -1;
     }
-    ERR_clear_error();
-    errno = 0;
-    n = SSL_read(tt->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
-    if (n > 0) {
-        t->rwait = TPORT_READ;
-        return n;
-    }
-    return failed(tt, n, &t->rwait, 1);
+    n = tlsio_read(tt->ssl, buf, len, &wait);
+    if (n > 0 || (n < 0 && errno == EAGAIN))
+        t->rwait = tport_wait(wait);
+    else if (n < 0)
+        broke(tt);
+    return n;
 }
 
 /* Copy what of iov fits into wbuf; returns the bytes copied. */
@@ -127,14 +105,18 @@ tls_writev(struct transport *t, const struct iovec *iov, int n)
         return -1;
     }
     while (off < len) {
-        ERR_clear_error();
-        errno = 0;
-        int w = SSL_write(tt->ssl, wbuf + off, (int)(len - off));
-        if (w <= 0) {
-            ssize_t rc = failed(tt, w, &t->wwait, 0);
-            if (off > 0 && errno == EAGAIN)
+        int wait = 0;
+        long w = tlsio_write(tt->ssl, wbuf + off, len - off, &wait);
+        if (w < 0) {
+            if (errno != EAGAIN) {
+                if (errno != EPIPE)
+                    broke(tt);
+                return -1;
+            }
+            t->wwait = tport_wait(wait);
+            if (off > 0)
                 break;
-            return rc;
+            return -1;
         }
         off += (size_t)w;
     }
