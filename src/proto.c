@@ -106,6 +106,33 @@ proto_sanitize(const char *in, size_t len, char *out)
 /* Nicknames                                                           */
 /* ------------------------------------------------------------------ */
 
+/* Nonzero when the n bytes at s are all of A-Z a-z 0-9 _ - (the
+ * characters of nicknames and of room names after their #). */
+static int
+name_chars(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* ASCII lower-case copy of at most max bytes of in, NUL-terminated. */
+static void
+fold(const char *in, char *out, size_t max)
+{
+    size_t i;
+
+    for (i = 0; in[i] != '\0' && i < max; i++) {
+        char c = in[i];
+        out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    out[i] = '\0';
+}
+
 /*
  * Nonzero when nick is 1-24 of A-Z a-z 0-9 _ -.  Otherwise *why (if not
  * NULL) says what is wrong, for an error line.
@@ -126,13 +153,9 @@ proto_nick_valid(const char *nick, const char **why)
         *why = "nickname too long (max 24 characters)";
         return 0;
     }
-    for (size_t i = 0; i < n; i++) {
-        char c = nick[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_' || c == '-')) {
-            *why = "nickname may only contain A-Z a-z 0-9 _ -";
-            return 0;
-        }
+    if (!name_chars(nick, n)) {
+        *why = "nickname may only contain A-Z a-z 0-9 _ -";
+        return 0;
     }
     return 1;
 }
@@ -141,13 +164,7 @@ proto_nick_valid(const char *nick, const char **why)
 void
 proto_nick_fold(const char *nick, char *out)
 {
-    size_t i;
-
-    for (i = 0; nick[i] != '\0' && i < PROTO_NICK_MAX; i++) {
-        char c = nick[i];
-        out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-    }
-    out[i] = '\0';
+    fold(nick, out, PROTO_NICK_MAX);
 }
 
 /*
@@ -218,13 +235,9 @@ proto_room_valid(const char *name, const char **why)
         *why = "a room name is # and 1-32 of A-Z a-z 0-9 _ -";
         return 0;
     }
-    for (size_t i = 1; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_' || c == '-')) {
-            *why = "a room name is # and 1-32 of A-Z a-z 0-9 _ -";
-            return 0;
-        }
+    if (!name_chars(name + 1, n - 1)) {
+        *why = "a room name is # and 1-32 of A-Z a-z 0-9 _ -";
+        return 0;
     }
     return 1;
 }
@@ -233,13 +246,7 @@ proto_room_valid(const char *name, const char **why)
 void
 proto_room_fold(const char *name, char *out)
 {
-    size_t i;
-
-    for (i = 0; name[i] != '\0' && i < PROTO_ROOM_MAX; i++) {
-        char c = name[i];
-        out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-    }
-    out[i] = '\0';
+    fold(name, out, PROTO_ROOM_MAX);
 }
 
 /* ------------------------------------------------------------------ */
