@@ -245,23 +245,6 @@ START_TEST(test_paste_sends_each_line)
 }
 END_TEST
 
-/* Offset of the first SGR sequence (ESC [ ... m) in s, or -1. */
-static long
-find_sgr(const char *s)
-{
-    for (const char *e = strchr(s, '\033'); e; e = strchr(e + 1, '\033')) {
-        const char *q = e + 1;
-        if (*q != '[')
-            continue;
-        q++;
-        while (*q >= 0x20 && *q <= 0x3f)
-            q++;
-        if (*q == 'm')
-            return e - s;
-    }
-    return -1;
-}
-
 START_TEST(test_no_color)
 {
     static const char *const env[] = { "NO_COLOR=1", NULL };
@@ -273,7 +256,7 @@ START_TEST(test_no_color)
     ck_assert_int_ge(pty_expect(&p, "* bob waves", 0, H_TIMEOUT_MS), 0);
     pty_type(&p, "/nosuchcommand\r");
     ck_assert_int_ge(pty_expect(&p, "*** error:", 0, H_TIMEOUT_MS), 0);
-    ck_assert_int_eq(find_sgr(p.out), -1);
+    ck_assert_int_eq(pty_find_sgr(p.out), -1);
     quit_pair(&p, bob, 0);
 }
 END_TEST
@@ -285,7 +268,7 @@ START_TEST(test_color_by_default)
 
     hconn_send(bob, "colourful\n");
     ck_assert_int_ge(pty_expect(&p, "<bob> colourful", 0, H_TIMEOUT_MS), 0);
-    ck_assert_int_ge(find_sgr(p.out), 0);
+    ck_assert_int_ge(pty_find_sgr(p.out), 0);
     quit_pair(&p, bob, 0);
 }
 END_TEST

@@ -364,23 +364,6 @@ room_line_from_bob(struct pty *p, struct hconn *bob)
                                 H_TIMEOUT_MS), 0);
 }
 
-/* Offset of the first SGR sequence (ESC [ ... m) in s, or -1. */
-static long
-find_sgr(const char *s)
-{
-    for (const char *e = strchr(s, '\033'); e; e = strchr(e + 1, '\033')) {
-        const char *q = e + 1;
-        if (*q != '[')
-            continue;
-        q++;
-        while (*q >= 0x20 && *q <= 0x3f)
-            q++;
-        if (*q == 'm')
-            return e - s;
-    }
-    return -1;
-}
-
 START_TEST(test_room_line_in_color)
 {
     struct pty p;
@@ -405,7 +388,7 @@ START_TEST(test_room_line_no_color)
 
     room_line_from_bob(&p, bob);
     ck_assert_ptr_nonnull(strstr(p.out, "#dev <bob> hello from dev"));
-    ck_assert_int_eq(find_sgr(p.out), -1);
+    ck_assert_int_eq(pty_find_sgr(p.out), -1);
     quit_pair(&p, bob, 0);
 }
 END_TEST

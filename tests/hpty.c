@@ -278,3 +278,20 @@ quit_pair(struct pty *p, struct hconn *bob, int keep)
     hconn_close(bob);
     pty_close(p, !keep);
 }
+
+/* Offset of the first SGR sequence (ESC [ ... m) in s, or -1. */
+long
+pty_find_sgr(const char *s)
+{
+    for (const char *e = strchr(s, '\033'); e; e = strchr(e + 1, '\033')) {
+        const char *q = e + 1;
+        if (*q != '[')
+            continue;
+        q++;
+        while (*q >= 0x20 && *q <= 0x3f)
+            q++;
+        if (*q == 'm')
+            return e - s;
+    }
+    return -1;
+}

@@ -37,6 +37,7 @@ void  pty_spawn(struct pty *p, const char *homedir, const char *const *env,
 int   pty_exit(struct pty *p, int ms);
 void  pty_close(struct pty *p, int clean);
 tcflag_t pty_lflag(struct pty *p);
+long  pty_find_sgr(const char *s);
 int   pty_wait_raw(struct pty *p, int ms);
 struct hconn *start_pair(struct pty *p, const char *home,
                          const char *const *env);
