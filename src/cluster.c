@@ -255,16 +255,19 @@ cluster_room(const char *name, uint32_t id, int want, char *topic)
 }
 
 /* The hub's count hook: members of room name on the other nodes
- * reachable now.  hub.lock held (or none); takes cl.lock. */
+ * reachable now (the default room: all their users).  hub.lock held (or
+ * none); takes cl.lock. */
 static size_t
 cluster_room_members(const char *name)
 {
     char fold[PROTO_ROOM_MAX + 1];
-    size_t n;
+    size_t n = 0;
 
     proto_room_fold(name, fold);
     pthread_mutex_lock(&cl.lock);
-    n = cl.up ? clnodes_room_count(&cl.nodes, fold) : 0;
+    if (cl.up)
+        n = strcmp(fold, cl.deflt) == 0 ? clnodes_users(&cl.nodes)
+          : clnodes_room_count(&cl.nodes, fold);
     pthread_mutex_unlock(&cl.lock);
     return n;
 }

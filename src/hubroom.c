@@ -32,12 +32,11 @@ hub_member_of(struct hub_user *u, uint32_t room)
     return NULL;
 }
 
-/* r's members in the whole cluster (here only, for the default room:
- * announce-limit stays per node there, as in 0.1). */
+/* r's members in the whole cluster. */
 size_t
 hub_room_size(struct room *r)
 {
-    if (hub.relay.members == NULL || r == rooms_default())
+    if (hub.relay.members == NULL)
         return r->count;
     return r->count + hub.relay.members(r->name);
 }
