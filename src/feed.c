@@ -40,7 +40,8 @@ struct feed {
     int             is_default; /* FEED_WHO: the default room (its /who
                                    reads as v1's, other nodes' users in) */
     char            name[PROTO_ROOM_MAX + 1];
-    size_t          members;    /* FEED_WHO: the count to announce */
+    size_t          members;    /* FEED_WHO: the count to announce (all
+                                   nodes' members) */
     uint64_t        after;      /* local: last member listed */
     size_t          node, pos;  /* remote: where the next page starts */
     char            line[FEED_WHO_LINE + PROTO_NICK_MAX + 2];
@@ -129,9 +130,7 @@ who_step(struct feed *f)
 
     switch (f->phase) {
     case WHO_COUNT:
-        total = f->members;
-        if (f->is_default)
-            total += cluster_remote_count();
+        total = f->members;         /* the other nodes' included */
         client_reply(f->c, f->is_default ?
                      msg_notice("%zu user%s online:", total,
                                 total == 1 ? "" : "s") :
