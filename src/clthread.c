@@ -14,6 +14,12 @@
  * Then the nicknames are registered again and the clients told.  So is a
  * node name found held by another run, but that is warned every 30 s.
  *
+ * Rooms.  rooms_sync() subscribes to the channel of each room with
+ * members here and unsubscribes from the others once nothing of theirs is
+ * queued, held or in flight; a room's broadcasts are held until its
+ * subscription is confirmed (confirmed()).  Echoes are matched per
+ * channel (own_echo()): each channel numbers its own messages.
+ *
  * Liveness.  Each node publishes its roster every timeout/4 (5 s by
  * default); a node not heard from for `timeout` seconds (20) is gone: its
  * users' leaves are announced here and its keys deleted.

@@ -21,6 +21,19 @@
  * releases the in-flight copy, which is delivered with its sender
  * excluded.
  *
+ * Rooms.  The default room is CHANNEL's, with v1's messages (a chatd 0.1
+ * node takes part in it).  Every other room has its own channel,
+ * CHANNEL:room:#FOLD; the hub tells cluster_room() when a room gets its
+ * first member here and loses its last, and the thread subscribes and
+ * unsubscribes (struct cl_room).  A room's broadcasts wait, in its
+ * `held` list, until its SUBSCRIBE is confirmed (else their echo would
+ * never come back); other rooms' go on.  The same one-order argument
+ * holds per room: Redis hands one subscriber one publisher's messages in
+ * the order published, whatever the channel.  CHANNEL:rooms, which every
+ * 0.2 node subscribes to, carries each node's rooms and their members (R)
+ * and topics (T) with its heartbeat, and the default room's topic changes
+ * (t): the other nodes' members of a room come from there (clnodes.c).
+ *
  * Names.  A node's name belongs to one running node through the key
  * CHANNEL:node:NAME (value: the run id, expiry two heartbeats + 1 s,
  * refreshed with each heartbeat).  At start chatd claims it (one bounded
@@ -686,7 +699,7 @@ cluster_who_page(size_t *node, size_t *pos, size_t max,
 void
 cluster_stats(char *buf, size_t len)
 {
-    size_t nodes, users;
+    size_t nodes, users, chans = 0;
     unsigned long gaps;
 
     if (!cl.enabled) {
@@ -694,15 +707,18 @@ cluster_stats(char *buf, size_t len)
         return;
     }
     pthread_mutex_lock(&cl.lock);
+    for (size_t i = 0; i < CL_ROOM_BUCKETS; i++)
+        for (struct cl_room *r = cl.rooms[i]; r != NULL; r = r->hnext)
+            chans += r->sub && r->pending == 0;
     nodes = cl.nodes.n;
     users = clnodes_users(&cl.nodes);
     gaps = (unsigned long)cl.nodes.gaps;
     pthread_mutex_unlock(&cl.lock);
     snprintf(buf, len, "cluster=%s nodes=%zu remote_users=%zu "
-             "cluster_out=%lu cluster_in=%lu cluster_gaps=%lu "
-             "cluster_dropped=%lu cluster_foreign=%lu "
+             "room_channels=%zu cluster_out=%lu cluster_in=%lu "
+             "cluster_gaps=%lu cluster_dropped=%lu cluster_foreign=%lu "
              "cluster_reconnects=%lu nick_conflicts=%lu",
-             cluster_link_up() ? "up" : "down", nodes + 1, users,
+             cluster_link_up() ? "up" : "down", nodes + 1, users, chans,
              counter_get(&cl.relay_out), counter_get(&cl.relay_in), gaps,
              counter_get(&cl.dropped), counter_get(&cl.foreign),
              counter_get(&cl.reconnects), counter_get(&cl.conflicts));
