@@ -6,7 +6,8 @@
  * one order, joins, parts, topics, /who #room and /rooms across nodes; a
  * node without members in a room is not subscribed to it; the v1 channel
  * carries v1 messages only.  "Gone" kills a node: its room members leave,
- * announced once.  Servers started by an unchecked fixture belong to the
+ * announced once; "Restart" restarts Redis: the rooms are subscribed
+ * again.  Servers started by an unchecked fixture belong to the
  * parent process and are stopped by PID; clients to the forked test.
  *
  * Without redis-server the cluster cases are skipped (exit 77), unless
@@ -504,6 +505,44 @@ END_TEST
 /* A node goes away                                                    */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Redis restarts: while it is down a room's lines stay on their node;
+ * once it is back every node subscribes again to the rooms it has
+ * members in, and the room spans the nodes again.
+ */
+START_TEST(test_room_after_redis_restart)
+{
+    struct hconn *a = join_at(0, "back1");
+    struct hconn *b = join_at(1, "back2");
+    struct hconn *a2 = join_at(0, "back3");
+    int port = rds.port;
+
+    join_room(a, "#back");
+    join_room(a2, "#back");
+    join_room(b, "#back");
+    expect(a, "#back *** back2 has joined");
+    hredis_stop(&rds);
+    expect(a, "*** cluster link down");
+    expect(b, "*** cluster link down");
+    hconn_send(a, "alone here\n");
+    expect(a2, "#back <back1> alone here");
+    ck_assert_int_eq(hredis_start(&rds, redis_bin, port), 0);
+    expect(a, "*** cluster link is back");
+    expect(b, "*** cluster link is back");
+    ck_assert_int_eq(wait_numsub("#back", 2), 2);
+    hconn_send(b, "together again\n");
+    expect(a, "#back <back2> together again");
+    expect(a2, "#back <back2> together again");
+    hconn_send(a, "and back\n");
+    expect(b, "#back <back1> and back");
+    ck_assert_int_eq(wait_who(b, "#back", 3), 3);
+    hconn_close(a);
+    hconn_close(a2);
+    hconn_close(b);
+    hredis_stop(&rds);      /* started by this forked test */
+}
+END_TEST
+
 START_TEST(test_room_node_gone)
 {
     struct hconn *a = join_at(0, "ga");
@@ -557,6 +596,12 @@ rooms_suite(int with_redis)
     tcase_add_test(tc, test_room_only_where_members);
     tcase_add_test(tc, test_v1_channel_unchanged);
     tcase_add_test(tc, test_room_topic_for_late_node);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("Restart");
+    tcase_add_unchecked_fixture(tc, up2, cluster_down);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_room_after_redis_restart);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("Gone");
