@@ -256,6 +256,12 @@ cluster_room(const char *name, uint32_t id, int want, char *topic)
 
     proto_room_fold(name, fold);
     pthread_mutex_lock(&cl.lock);
+    if (cl.stopping) {              /* the table goes with the thread */
+        pthread_mutex_unlock(&cl.lock);
+        if (topic != NULL)
+            topic[0] = '\0';
+        return;
+    }
     r = cl_room_get(fold);
     r->want = want;
     r->id = want ? id : 0;
