@@ -742,6 +742,12 @@ room_message(const struct clwire *m, int dir, const char *fold,
     v = clnodes_take_room(&cl.nodes, m, now, batch);
     if (!dir)
         r = cl_room_find(fold);
+    if (m->type == 'T' && strcmp(mfold, cl.deflt) == 0) {
+        /* The default room's, for a node that has none (it started
+         * after the topic was set). */
+        proto_sanitize_max(m->text, m->textlen, topic, PROTO_TOPIC_MAX);
+        id = MBOX_ROOM_DEFAULT;
+    }
     if (m->type == 't') {
         memcpy(topic, cl.nodes.clean, sizeof(topic));
         topic[PROTO_TOPIC_MAX] = '\0';
@@ -755,7 +761,7 @@ room_message(const struct clwire *m, int dir, const char *fold,
     if (v == CLNODES_OWN)
         own_echo(m, dir, r, batch);
     if (id != 0 && (v == CLNODES_OWN || v == CLNODES_TAKEN))
-        hub_room_set_topic(id, topic);
+        hub_room_set_topic(id, topic, m->type == 'T');
 }
 
 /* One message from channel chan. */

@@ -132,7 +132,7 @@ void hub_each(void (*fn)(void *arg, const char *nick), void *arg);
 void hub_each_room(void (*fn)(void *arg, const struct hub_joined *j,
                               const char *nick), void *arg);
 void hub_default_room(char name[PROTO_ROOM_MAX + 1]);
-int  hub_room_set_topic(uint32_t room, const char *topic);
+int  hub_room_set_topic(uint32_t room, const char *topic, int if_none);
 void hub_post(const struct mbox_entry *e);
 
 #endif

@@ -291,17 +291,18 @@ hub_topic(struct hub_user *u, uint32_t room, const char *text,
 
 /*
  * Set room `room`'s topic (MBOX_ROOM_DEFAULT: the default room's) to
- * topic (sanitized), as another node says; the notice comes apart.
- * Returns 0, or -1 if there is no such room here.  The cluster thread.
+ * topic (sanitized), as another node says (if_none: only if it has none);
+ * the notice comes apart.  Returns 0, or -1 if there is no such room
+ * here.  The cluster thread.
  */
 int
-hub_room_set_topic(uint32_t room, const char *topic)
+hub_room_set_topic(uint32_t room, const char *topic, int if_none)
 {
     struct room *r;
 
     pthread_mutex_lock(&hub.lock);
     r = room == MBOX_ROOM_DEFAULT ? rooms_default() : rooms_by_id(room);
-    if (r != NULL)
+    if (r != NULL && (!if_none || r->topic[0] == '\0'))
         snprintf(r->topic, sizeof(r->topic), "%s", topic);
     pthread_mutex_unlock(&hub.lock);
     return r != NULL ? 0 : -1;

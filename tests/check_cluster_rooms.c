@@ -568,9 +568,28 @@ START_TEST(test_room_node_gone)
     expect_not_before(a, once, "<gb> after");
     hconn_send(a, "/who #gone\n");
     expect(a, "*** 1 user in #gone:");
+    /* The default room's topic spans the nodes too, and a node started
+     * later learns it from the heartbeats. */
+    hconn_send(a, "/join #lobby\n");
+    expect(a, "*** you are in #lobby");
+    hconn_send(a, "/topic lobby news\n");
+    expect(b, "*** ga set the topic: lobby news");
+    node_start(2);
+    struct hconn *late = join_at(2, "late");
+    int got = 0;
+    for (int i = 0; i < 100 && !got; i++) {
+        hconn_send(late, "/topic\n");
+        expect(late, "topic");
+        got = strstr(line, "*** topic of #lobby: lobby news") != NULL;
+        if (!got)
+            usleep(100 * 1000);
+    }
+    ck_assert_msg(got, "the new node says %s", line);
+    hconn_close(late);
     hconn_close(a);
     hconn_close(b);
     hconn_close(c);
+    ck_assert_int_eq(hserver_stop(&node[2]), 0);   /* this test's node */
 }
 END_TEST
 
