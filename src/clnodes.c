@@ -62,7 +62,8 @@ clrooms_find(const struct clrooms *rs, const char *fold)
     return -1;
 }
 
-/* The room named name (valid) in rs, added if new. */
+/* The room named name (valid) in rs, added if new; NULL when rs has
+ * CLNODES_ROOMS_MAX rooms already. */
 static struct clroom *
 clrooms_get(struct clrooms *rs, const char *name)
 {
@@ -73,6 +74,8 @@ clrooms_get(struct clrooms *rs, const char *name)
     proto_room_fold(name, fold);
     if ((i = clrooms_find(rs, fold)) >= 0)
         return &rs->v[i];
+    if (rs->n == CLNODES_ROOMS_MAX)
+        return NULL;
     if (rs->n == rs->cap) {
         rs->cap = rs->cap ? rs->cap * 2 : 4;
         rs->v = xrealloc(rs->v, rs->cap * sizeof(*rs->v));
@@ -102,12 +105,13 @@ local_room(const struct clnodes *t, const char *fold, char *name)
 /*
  * News m (given away) of nick, a user of nd: once for every client that
  * shares the default room or one of nd's rooms with it (consecutive
- * MBOX_USER entries of one message).  leave: nick leaves those rooms (and
- * the entries are dropped over announce-limit); to: nick is renamed.
+ * MBOX_USER entries of one message).  A leave (to NULL; the entries are
+ * dropped over announce-limit) takes nick out of those rooms, unless
+ * `all` (the caller drops every room of nd); to: nick is renamed.
  */
 static void
 user_news(struct clnodes *t, struct clnode *nd, const char *nick,
-          const char *to, struct msg *m, struct mbox_vec *batch)
+          const char *to, int all, struct msg *m, struct mbox_vec *batch)
 {
     struct mbox_entry e = { .kind = MBOX_USER, .msg = m,
                             .room = MBOX_ROOM_DEFAULT,
@@ -117,7 +121,8 @@ user_news(struct clnodes *t, struct clnode *nd, const char *nick,
     mbox_vec_push(batch, &e);
     for (size_t i = 0; i < nd->rooms.n; i++) {
         struct clroom *r = &nd->rooms.v[i];
-        if (!roster_del(&r->users, nick))
+        if (all ? roster_find(&r->users, nick) < 0
+                : !roster_del(&r->users, nick))
             continue;
         if (to != NULL)
             roster_add(&r->users, to);
@@ -195,7 +200,7 @@ drop_node(struct clnodes *t, size_t i, const char *reason, int lost,
     struct clnode *nd = &t->v[i];
 
     for (size_t k = 0; k < nd->users.n; k++) {
-        user_news(t, nd, nd->users.v[k], NULL,
+        user_news(t, nd, nd->users.v[k], NULL, 1,
                   msg_notice("%s has left (%s)", nd->users.v[k], reason),
                   batch);
         if (release != NULL)
@@ -254,7 +259,7 @@ sequence(struct clnodes *t, struct clnode *nd, const struct clwire *m,
         if (nd->run != 0) {
             log_info("node %s restarted", nd->name);
             for (size_t k = 0; k < nd->users.n; k++)
-                user_news(t, nd, nd->users.v[k], NULL,
+                user_news(t, nd, nd->users.v[k], NULL, 1,
                           msg_notice("%s has left (server restarted)",
                                      nd->users.v[k]), batch);
             roster_free(&nd->users);
@@ -300,13 +305,13 @@ apply(struct clnodes *t, struct clnode *nd, const struct clwire *m,
     case 'L':
         roster_del(&nd->users, m->nick);
         clnodes_clean(t, m, CLNODES_REASON_MAX);
-        user_news(t, nd, m->nick, NULL,
+        user_news(t, nd, m->nick, NULL, 0,
                   msg_notice("%s has left (%s)", m->nick, t->clean), batch);
         break;
     case 'N':
         roster_del(&nd->users, m->nick);
         roster_add(&nd->users, m->nick2);
-        user_news(t, nd, m->nick, m->nick2,
+        user_news(t, nd, m->nick, m->nick2, 0,
                   msg_notice("%s is now known as %s", m->nick, m->nick2),
                   batch);
         break;
@@ -452,11 +457,11 @@ rooms_part(struct clnode *nd, const struct clwire *m)
     if (nd->prooms.n > 0)
         r = &nd->prooms.v[nd->prooms.n - 1];
     while ((rc = clwire_next_name(&p, end, name)) == 1) {
-        if (name[0] == '#')
-            r = clrooms_get(&nd->prooms, name);
+        if (name[0] == '#' && (r = clrooms_get(&nd->prooms, name)) == NULL)
+            rc = -1;                /* too many rooms */
         else if (r == NULL)
             rc = -1;
-        else
+        else if (name[0] != '#')
             roster_add(&r->users, name);
         if (rc < 0)
             break;
@@ -499,7 +504,9 @@ track(struct clnode *nd, const struct clwire *m)
     ssize_t k;
 
     if (m->type != 'l') {
-        roster_add(&clrooms_get(&nd->rooms, m->room)->users, m->nick);
+        struct clroom *r = clrooms_get(&nd->rooms, m->room);
+        if (r != NULL)
+            roster_add(&r->users, m->nick);
         return;
     }
     proto_room_fold(m->room, fold);

@@ -22,6 +22,7 @@
 
 #define CLNODES_MAX         256
 #define CLNODES_REASON_MAX  100     /* bytes of a remote leave reason */
+#define CLNODES_ROOMS_MAX   65536   /* rooms of one node */
 
 /* A room another node has members in, as it tells (R, T, j, l). */
 struct clroom {
