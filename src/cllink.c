@@ -168,6 +168,10 @@ on_reply(redisReply *r, cllink_message_fn *fn, void *arg)
 {
     const char *what, *chan;
 
+    if (r->type == REDIS_REPLY_ERROR) {
+        fn(arg, CLLINK_REFUSED, NULL, r->str, r->len);
+        return;
+    }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
         r->element[0]->type != REDIS_REPLY_STRING ||
         r->element[1]->type != REDIS_REPLY_STRING)

@@ -41,7 +41,8 @@ struct cllink_reply {
 enum cllink_event {
     CLLINK_MESSAGE,                 /* data, len: a message on it */
     CLLINK_SUBSCRIBED,              /* SUBSCRIBE confirmed */
-    CLLINK_UNSUBSCRIBED             /* UNSUBSCRIBE confirmed */
+    CLLINK_UNSUBSCRIBED,            /* UNSUBSCRIBE confirmed */
+    CLLINK_REFUSED                  /* data, len: an error (an ACL?) */
 };
 
 typedef void cllink_message_fn(void *arg, enum cllink_event ev,

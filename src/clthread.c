@@ -829,6 +829,13 @@ on_rx(void *arg, enum cllink_event ev, const char *chan, const char *data,
 
     if (ev == CLLINK_MESSAGE) {
         on_message(chan, data, len, rx->now, rx->batch);
+    } else if (ev == CLLINK_REFUSED) {
+        /* A room's lines then wait until the link is lost or taken down;
+         * the operator must allow the channels (chatd(8)). */
+        if (may_warn())
+            log_warnx("redis refused a (un)subscription: %.*s: allow the "
+                      "channels %s*", (int)(len < 200 ? len : 200), data,
+                      cl.redis.channel);
     } else if (ev == CLLINK_SUBSCRIBED &&
                strcmp(chan, cl.redis.rooms) == 0) {
         if (!cluster_link_up())
