@@ -593,6 +593,57 @@ START_TEST(test_room_node_gone)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* announce-limit                                                      */
+/* ------------------------------------------------------------------ */
+
+static void
+up3_plain(void)
+{
+    node_args = NULL;
+    cluster_up(3);
+}
+
+static void
+up2_limit2(void)
+{
+    static const char *const args[] = { "--announce-limit", "2", NULL };
+
+    node_args = args;
+    cluster_up(2);
+}
+
+/* announce-limit counts a room's members on every node. */
+START_TEST(test_room_announce_limit_cluster_wide)
+{
+    struct hconn *a1 = join_at(0, "al1");
+    struct hconn *a2 = join_at(0, "al2");
+    struct hconn *b1 = join_at(1, "bl1");
+    struct hconn *b2 = join_at(1, "bl2");
+    static const char *const never[] = { "bl1 has joined",
+                                         "bl2 has joined", "bl2 has left",
+                                         NULL };
+
+    join_room(a1, "#big");
+    join_room(a2, "#big");
+    expect(a1, "#big *** al2 has joined");          /* 2: told */
+    join_room(b1, "#big");
+    ck_assert_int_eq(wait_who(b1, "#big", 3), 3);
+    join_room(b2, "#big");                           /* 4 in all */
+    ck_assert_int_eq(wait_who(b2, "#big", 4), 4);
+    hconn_send(b2, "/part\n");
+    expect(b2, "*** you left #big");
+    hconn_send(b1, "over the limit\n");
+    /* n1 has two members, but the room has three or four: quiet. */
+    expect_not_before(a1, never, "#big <bl1> over the limit");
+    expect_not_before(a2, never, "#big <bl1> over the limit");
+    hconn_close(a1);
+    hconn_close(a2);
+    hconn_close(b1);
+    hconn_close(b2);
+}
+END_TEST
+
 static Suite *
 rooms_suite(int with_redis)
 {
@@ -623,8 +674,14 @@ rooms_suite(int with_redis)
     tcase_add_test(tc, test_room_after_redis_restart);
     suite_add_tcase(s, tc);
 
+    tc = tcase_create("Limit");
+    tcase_add_unchecked_fixture(tc, up2_limit2, cluster_down);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_room_announce_limit_cluster_wide);
+    suite_add_tcase(s, tc);
+
     tc = tcase_create("Gone");
-    tcase_add_unchecked_fixture(tc, up3, cluster_down);
+    tcase_add_unchecked_fixture(tc, up3_plain, cluster_down);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_room_node_gone);
     suite_add_tcase(s, tc);
