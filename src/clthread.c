@@ -43,7 +43,6 @@
 #include "log.h"
 #include "msg.h"
 #include "wakeup.h"
-#include "xmalloc.h"
 
 /* Set the key to the node unless another node has it: 1, else 0. */
 /* Raise the guest counter to at least ARGV[1] (a number this node holds:
@@ -161,27 +160,6 @@ give_up_nick(struct cl_item *it)
  * down and put the broadcasts in flight or queued into v for local
  * delivery, in their order; answer queued claims.  *arg: was the link up.
  */
-/* Take every room's held broadcasts (in order per room) and forget the
- * rooms' subscriptions: the link is gone.  cl.lock held. */
-static struct cl_item *
-unhold_all(void)
-{
-    struct cl_item *list = NULL, **tail = &list;
-
-    for (size_t i = 0; i < CL_ROOM_BUCKETS; i++)
-        for (struct cl_room *r = cl.rooms[i]; r != NULL; r = r->hnext) {
-            if (r->held != NULL) {
-                *tail = r->held;
-                tail = r->held_tail;
-            }
-            r->held = NULL;
-            r->held_tail = &r->held;
-            r->sub = 0;
-            r->pending = 0;
-        }
-    return list;
-}
-
 static void
 take_down(void *arg, struct mbox_vec *v)
 {
@@ -196,7 +174,7 @@ take_down(void *arg, struct mbox_vec *v)
     list = cl.outq;
     cl.outq = NULL;
     cl.outq_tail = &cl.outq;
-    held = unhold_all();
+    held = cl_room_unhold_all();
     pthread_mutex_unlock(&cl.lock);
 
     for (it = cl.infl; it != NULL; it = next) {
@@ -483,35 +461,6 @@ settle(struct cl_item *list, struct mbox_vec *batch)
 }
 
 /*
- * Keep back the broadcasts of rooms whose subscription is not confirmed
- * yet (in their room's `held`, in order); those of a room nobody here is
- * in any more go out at once, marked `nowait` (no echo will come).
- * Returns what goes out now.  cl.lock held.
- */
-static struct cl_item *
-hold_back(struct cl_item *list)
-{
-    struct cl_item *out = NULL, **tail = &out, *it, *next;
-
-    for (it = list; it != NULL; it = next) {
-        struct cl_room *r = it->croom;
-        next = it->next;
-        it->next = NULL;
-        if (it->kind == ITEM_BCAST && r != NULL && r->want &&
-            (!r->sub || r->pending > 0 || r->held != NULL)) {
-            *r->held_tail = it;
-            r->held_tail = &it->next;
-            continue;
-        }
-        if (it->kind == ITEM_BCAST && r != NULL && !r->want)
-            it->nowait = 1;
-        *tail = it;
-        tail = &it->next;
-    }
-    return out;
-}
-
-/*
  * Publish and run what the queue holds, pipelined: all commands, then all
  * replies.  Broadcasts move to the in-flight list; claims are answered.
  */
@@ -526,7 +475,7 @@ process_queue(int64_t now, struct mbox_vec *batch)
     cl.outq = NULL;
     cl.outq_tail = &cl.outq;
     if (cl.redis.pub != NULL)
-        list = hold_back(list);
+        list = cl_room_hold_back(list);
     pthread_mutex_unlock(&cl.lock);
     if (list == NULL)
         return;
@@ -595,37 +544,16 @@ timers(int64_t now, struct mbox_vec *batch)
 /* Receiving                                                           */
 /* ------------------------------------------------------------------ */
 
-/* The channels a message may come on. */
-enum chan_kind { CHAN_MAIN, CHAN_DIR, CHAN_ROOM, CHAN_OTHER };
-
-/* What chan is; for a room's, *fold points to its folded name. */
-static enum chan_kind
-chan_kind(const char *chan, const char **fold)
-{
-    size_t n = strlen(cl.redis.channel);
-
-    if (strcmp(chan, cl.redis.channel) == 0)
-        return CHAN_MAIN;
-    if (strcmp(chan, cl.redis.rooms) == 0)
-        return CHAN_DIR;
-    if (strncmp(chan, cl.redis.channel, n) == 0 &&
-        strncmp(chan + n, ":room:", 6) == 0) {
-        *fold = chan + n + 6;
-        return CHAN_ROOM;
-    }
-    return CHAN_OTHER;
-}
-
 /* Does message m belong on a channel of kind k (a room's: fold)? */
 static int
-fits(enum chan_kind k, const char *fold, const struct clwire *m)
+fits(enum cl_chan k, const char *fold, const struct clwire *m)
 {
     char mine[PROTO_ROOM_MAX + 1];
 
-    if (k == CHAN_MAIN)
+    if (k == CL_CHAN_MAIN)
         return strchr("PAJLNMHQ", m->type) != NULL;
     proto_room_fold(m->room, mine);
-    if (k == CHAN_DIR)
+    if (k == CL_CHAN_DIR)
         return m->type == 'R' || m->type == 'T' ||
                (m->type == 't' && strcmp(mine, cl.deflt) == 0);
     return clwire_room_type(m->type) && strcmp(mine, fold) == 0;
@@ -770,10 +698,10 @@ on_message(const char *chan, const char *data, size_t len, int64_t now,
            struct mbox_vec *batch)
 {
     const char *fold = NULL;
-    enum chan_kind k = chan_kind(chan, &fold);
+    enum cl_chan k = cl_chan_kind(chan, &fold);
     struct clwire m;
 
-    if (k == CHAN_OTHER)
+    if (k == CL_CHAN_OTHER)
         return;                     /* unsubscribed meanwhile */
     if (clwire_parse(data, len, &m) < 0 || !fits(k, fold, &m)) {
         counter_add(&cl.dropped, 1);
@@ -782,36 +710,10 @@ on_message(const char *chan, const char *data, size_t len, int64_t now,
                       "from channel %s", len, chan);
         return;
     }
-    if (k == CHAN_MAIN)
+    if (k == CL_CHAN_MAIN)
         main_message(&m, now, batch);
     else
-        room_message(&m, k == CHAN_DIR, fold, now, batch);
-}
-
-/*
- * A room's (UN)SUBSCRIBE is confirmed: once its last one is, what it held
- * goes out first (before what came for it since).
- */
-static void
-confirmed(const char *chan)
-{
-    const char *fold = NULL;
-    struct cl_room *r;
-
-    if (chan_kind(chan, &fold) != CHAN_ROOM)
-        return;
-    pthread_mutex_lock(&cl.lock);
-    if ((r = cl_room_find(fold)) != NULL && r->pending > 0)
-        r->pending--;
-    if (r != NULL && r->pending == 0 && r->sub && r->held != NULL) {
-        *r->held_tail = cl.outq;
-        if (cl.outq == NULL)
-            cl.outq_tail = r->held_tail;
-        cl.outq = r->held;
-        r->held = NULL;
-        r->held_tail = &r->held;
-    }
-    pthread_mutex_unlock(&cl.lock);
+        room_message(&m, k == CL_CHAN_DIR, fold, now, batch);
 }
 
 struct rx {
@@ -841,7 +743,7 @@ on_rx(void *arg, enum cllink_event ev, const char *chan, const char *data,
         if (!cluster_link_up())
             link_up(rx->now, rx->batch);
     } else {
-        confirmed(chan);
+        cl_room_confirmed(chan);
     }
 }
 
@@ -855,52 +757,6 @@ read_sub(int64_t now, struct mbox_vec *batch)
     cl.last_rx = now;
     if (cllink_read(&cl.redis, on_rx, &rx, err, sizeof(err)) < 0)
         link_down(err, now, batch);
-}
-
-/* A (UN)SUBSCRIBE to send. */
-struct subcmd {
-    char    chan[CLLINK_CHAN_MAX + 1];
-    int     on;
-};
-
-/*
- * Subscribe to the channels of the rooms with members here, unsubscribe
- * from those without whose last broadcasts are out, and forget rooms
- * nothing is left of.
- */
-static void
-rooms_sync(int64_t now, struct mbox_vec *batch)
-{
-    struct subcmd *v = NULL;
-    size_t n = 0, cap = 0;
-    char err[256];
-
-    if (cl.redis.sub == NULL)
-        return;
-    pthread_mutex_lock(&cl.lock);
-    for (size_t i = 0; i < CL_ROOM_BUCKETS; i++)
-        for (struct cl_room *r = cl.rooms[i]; r != NULL; r = r->hnext) {
-            int on = r->want;
-            if (on == r->sub || (!on && (r->refs > 0 || r->held)))
-                continue;
-            r->sub = on;
-            r->pending++;
-            if (n == cap) {
-                cap = cap ? cap * 2 : 8;
-                v = xrealloc(v, cap * sizeof(*v));
-            }
-            memcpy(v[n].chan, r->chan, sizeof(v[n].chan));
-            v[n++].on = on;
-        }
-    cl_room_gc();
-    pthread_mutex_unlock(&cl.lock);
-    for (size_t i = 0; i < n; i++)
-        if (cllink_subscribe(&cl.redis, v[i].chan, v[i].on, err,
-                             sizeof(err)) < 0) {
-            link_down(err, now, batch);
-            break;
-        }
-    free(v);
 }
 
 /* ------------------------------------------------------------------ */
@@ -925,6 +781,7 @@ step(struct mbox_vec *batch)
     int64_t now = clock_ms();
     struct pollfd pfd[2] = { { .fd = cl.efd, .events = POLLIN },
                              { .fd = -1, .events = POLLIN } };
+    char err[256];
 
     if (cl.redis.sub == NULL && now >= cl.next_try)
         link_connect(now, batch);
@@ -938,7 +795,8 @@ step(struct mbox_vec *batch)
         read_sub(now, batch);
     hub_inject(batch, NULL, NULL);
     process_queue(now, batch);
-    rooms_sync(now, batch);
+    if (cl_rooms_sync(err, sizeof(err)) < 0)
+        link_down(err, now, batch);
     hub_inject(batch, NULL, NULL);
     timers(now, batch);
     hub_inject(batch, NULL, NULL);

@@ -139,7 +139,7 @@ cl_enqueue_raw(struct msg *wire)
 }
 
 /* The same on CHANNEL:rooms. */
-static int
+int
 cl_enqueue_dir(struct msg *wire)
 {
     struct cl_item *it;
@@ -158,179 +158,6 @@ cl_enqueue_dir(struct msg *wire)
     cl_enqueue_locked(it);
     pthread_mutex_unlock(&cl.lock);
     return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* Rooms (cl.lock held)                                                */
-/* ------------------------------------------------------------------ */
-
-static size_t
-room_slot(const char *fold)
-{
-    size_t h = 5381;
-
-    for (const unsigned char *p = (const unsigned char *)fold; *p; p++)
-        h = h * 33 + *p;
-    return h % CL_ROOM_BUCKETS;
-}
-
-struct cl_room *
-cl_room_find(const char *fold)
-{
-    for (struct cl_room *r = cl.rooms[room_slot(fold)]; r; r = r->hnext)
-        if (strcmp(r->fold, fold) == 0)
-            return r;
-    return NULL;
-}
-
-/* The entry of room fold, made if new (not wanted yet). */
-struct cl_room *
-cl_room_get(const char *fold)
-{
-    struct cl_room *r = cl_room_find(fold);
-    size_t i;
-
-    if (r != NULL)
-        return r;
-    r = xcalloc(1, sizeof(*r));
-    snprintf(r->fold, sizeof(r->fold), "%s", fold);
-    snprintf(r->name, sizeof(r->name), "%s", fold);
-    snprintf(r->chan, sizeof(r->chan), "%s:room:%s", cl.redis.channel,
-             fold);
-    r->held_tail = &r->held;
-    i = room_slot(fold);
-    r->hnext = cl.rooms[i];
-    cl.rooms[i] = r;
-    return r;
-}
-
-void
-cl_room_unref(struct cl_room *r)
-{
-    r->refs--;
-}
-
-/* Free the entries of rooms nobody here is in and nothing is left of. */
-void
-cl_room_gc(void)
-{
-    for (size_t i = 0; i < CL_ROOM_BUCKETS; i++)
-        for (struct cl_room **pp = &cl.rooms[i]; *pp != NULL;) {
-            struct cl_room *r = *pp;
-            if (r->want || r->refs > 0 || r->sub || r->pending > 0 ||
-                r->held != NULL) {
-                pp = &r->hnext;
-                continue;
-            }
-            *pp = r->hnext;
-            free(r);
-        }
-}
-
-/* clnodes' room_id: the local id of room fold (see clnodes_room_fn). */
-static uint32_t
-local_room_id(void *arg, const char *fold, char name[PROTO_ROOM_MAX + 1])
-{
-    struct cl_room *r;
-
-    (void)arg;
-    if (strcmp(fold, cl.deflt) == 0)
-        return MBOX_ROOM_DEFAULT;
-    if ((r = cl_room_find(fold)) == NULL || !r->want || r->id == 0)
-        return 0;
-    memcpy(name, r->name, PROTO_ROOM_MAX + 1);
-    return r->id;
-}
-
-/*
- * The hub's room hook: room `name` (id `id`) has its first member here
- * (want 1: subscribe; topic, if not NULL, gets the topic the other nodes
- * tell, or "") or lost its last (want 0: unsubscribe once its last
- * broadcasts are out).  hub.lock held; takes cl.lock.
- */
-static void
-cluster_room(const char *name, uint32_t id, int want, char *topic)
-{
-    char fold[PROTO_ROOM_MAX + 1];
-    struct cl_room *r;
-
-    proto_room_fold(name, fold);
-    pthread_mutex_lock(&cl.lock);
-    if (cl.stopping) {              /* the table goes with the thread */
-        pthread_mutex_unlock(&cl.lock);
-        if (topic != NULL)
-            topic[0] = '\0';
-        return;
-    }
-    r = cl_room_get(fold);
-    r->want = want;
-    r->id = want ? id : 0;
-    snprintf(r->name, sizeof(r->name), "%s", name);
-    if (topic != NULL && !(cl.up &&
-                           clnodes_room_topic(&cl.nodes, fold, topic)))
-        topic[0] = '\0';
-    pthread_mutex_unlock(&cl.lock);
-    wakeup_post(cl.efd);
-}
-
-/* The hub's count hook: members of room name on the other nodes
- * reachable now (the default room: all their users).  hub.lock held (or
- * none); takes cl.lock. */
-static size_t
-cluster_room_members(const char *name)
-{
-    char fold[PROTO_ROOM_MAX + 1];
-    size_t n = 0;
-
-    proto_room_fold(name, fold);
-    pthread_mutex_lock(&cl.lock);
-    if (cl.up)
-        n = strcmp(fold, cl.deflt) == 0 ? clnodes_users(&cl.nodes)
-          : clnodes_room_count(&cl.nodes, fold);
-    pthread_mutex_unlock(&cl.lock);
-    return n;
-}
-
-/* One page of room name's members on the other nodes (see
- * cluster_who_page()).  Any worker thread. */
-int
-cluster_room_who_page(const char *name, size_t *node, size_t *pos,
-                      size_t max, void (*add)(void *arg, const char *nick),
-                      void *arg)
-{
-    char fold[PROTO_ROOM_MAX + 1];
-    int more = 0;
-
-    if (!cl.enabled)
-        return 0;
-    proto_room_fold(name, fold);
-    pthread_mutex_lock(&cl.lock);
-    if (cl.up)
-        more = clnodes_room_who_page(&cl.nodes, fold, node, pos, max, add,
-                                     arg);
-    pthread_mutex_unlock(&cl.lock);
-    return more;
-}
-
-/* One page of the rooms the other nodes have members in (each once, with
- * the members of all the other nodes): see clnodes_rooms_page().  Any
- * worker thread; no lock held. */
-size_t
-cluster_rooms_page(size_t *cursor, struct clnodes_room *out, size_t max)
-{
-    size_t n = 0;
-
-    if (!cl.enabled || *cursor == SIZE_MAX) {
-        *cursor = SIZE_MAX;
-        return 0;
-    }
-    pthread_mutex_lock(&cl.lock);
-    if (cl.up)
-        n = clnodes_rooms_page(&cl.nodes, cursor, out, max);
-    else
-        *cursor = SIZE_MAX;
-    pthread_mutex_unlock(&cl.lock);
-    return n;
 }
 
 /* Queue the deletion of nick's key if owner has it; cl.lock held. */
@@ -367,22 +194,6 @@ take_news(struct mbox_vec *v, size_t i, struct cl_item *it)
     return k;
 }
 
-/* A broadcast's channel: a room's for p a j l t (CHANNEL:rooms for the
- * default room's topic), else CHANNEL.  cl.lock held. */
-static void
-pick_channel(struct cl_item *it)
-{
-    char room[PROTO_ROOM_MAX + 1], fold[PROTO_ROOM_MAX + 1];
-
-    if (!clwire_body_room(it->wire->data, it->wire->len, room))
-        return;
-    proto_room_fold(room, fold);
-    if (strcmp(fold, cl.deflt) == 0)
-        it->dir = 1;
-    else
-        it->croom = cl_room_get(fold);
-}
-
 /*
  * The hub's relay: take the broadcasts of v that have a wire form, when
  * the link is up, and leave the rest in v, in order.  Returns how many
@@ -412,7 +223,7 @@ cluster_relay(struct mbox_vec *v)
             it->announce = e->announce;
             if (e->kind == MBOX_USER)
                 i = take_news(v, i, it);
-            pick_channel(it);
+            cl_room_channel(it);
             cl_enqueue_locked(it);
             taken++;
         } else {
@@ -492,68 +303,15 @@ refresh_add(void *arg, const char *nick)
     pthread_mutex_unlock(&cl.lock);
 }
 
-/* The rooms' roster (R) being made, and the topics (T) to send after. */
-struct rchunk {
-    struct chunk    ch;
-    struct msg    **topics;
-    size_t          ntopics, cap;
-};
-
-static void
-rchunk_put(struct rchunk *rc, const char *name)
-{
-    struct chunk *ch = &rc->ch;
-
-    if (ch->len > CL_CHUNK) {
-        cl_enqueue_dir(clwire_room_roster(1, ch->buf, ch->len));
-        ch->len = 0;
-    }
-    ch->len += (size_t)snprintf(ch->buf + ch->len,
-                                sizeof(ch->buf) - ch->len, " %s", name);
-}
-
-/*
- * hub_each_room() callback: a room (j), one of its members here (nick),
- * or the end (both NULL): then the last part and the topics go out.
- * hub.lock held.
- */
-static void
-rchunk_add(void *arg, const struct hub_joined *j, const char *nick)
-{
-    struct rchunk *rc = arg;
-
-    if (j == NULL && nick == NULL) {
-        cl_enqueue_dir(clwire_room_roster(0, rc->ch.buf, rc->ch.len));
-        for (size_t i = 0; i < rc->ntopics; i++)
-            cl_enqueue_dir(rc->topics[i]);
-        free(rc->topics);
-        return;
-    }
-    if (nick != NULL) {
-        rchunk_put(rc, nick);
-        return;
-    }
-    if (!j->is_default)
-        rchunk_put(rc, j->name);
-    if (j->topic[0] == '\0')
-        return;
-    if (rc->ntopics == rc->cap) {
-        rc->cap = rc->cap ? rc->cap * 2 : 8;
-        rc->topics = xrealloc(rc->topics, rc->cap * sizeof(*rc->topics));
-    }
-    rc->topics[rc->ntopics++] = clwire_room_state(j->name, j->topic);
-}
-
 /* A heartbeat: this node's roster, its rooms' and the claim of its name.
  * Cluster thread, no lock held. */
 void
 cl_heartbeat(void)
 {
     struct chunk ch = { .len = 0 };
-    struct rchunk rc = { .ch = { .len = 0 } };
 
     hub_each(chunk_add, &ch);
-    hub_each_room(rchunk_add, &rc);
+    cl_heartbeat_rooms();
     pthread_mutex_lock(&cl.lock);
     if (cl.up)
         cl_enqueue_locked(cl_item_new(ITEM_NODE));
@@ -705,7 +463,7 @@ cluster_who_page(size_t *node, size_t *pos, size_t max,
 void
 cluster_stats(char *buf, size_t len)
 {
-    size_t nodes, users, chans = 0;
+    size_t nodes, users, chans;
     unsigned long gaps;
 
     if (!cl.enabled) {
@@ -713,9 +471,7 @@ cluster_stats(char *buf, size_t len)
         return;
     }
     pthread_mutex_lock(&cl.lock);
-    for (size_t i = 0; i < CL_ROOM_BUCKETS; i++)
-        for (struct cl_room *r = cl.rooms[i]; r != NULL; r = r->hnext)
-            chans += r->sub && r->pending == 0;
+    chans = cl_room_channels();
     nodes = cl.nodes.n;
     users = clnodes_users(&cl.nodes);
     gaps = (unsigned long)cl.nodes.gaps;
@@ -815,7 +571,7 @@ setup(const struct cluster_conf *conf)
     cl.guests.next = 1;             /* no block yet: next > end */
     cl.buf = xmalloc(CLWIRE_MAX + 1);
     clnodes_init(&cl.nodes, cl.node, cl.run);
-    cl.nodes.room_id = local_room_id;
+    cl.nodes.room_id = cl_room_local_id;
     if ((cl.efd = wakeup_open()) < 0)
         fatal("cluster: eventfd");
 }
@@ -907,8 +663,8 @@ cluster_start(const struct cluster_conf *conf, char *err, size_t errlen)
     cl.enabled = 1;
     hub_set_relay(&(struct hub_relay){ .relay = cluster_relay,
                                        .guest = cluster_guest,
-                                       .room = cluster_room,
-                                       .members = cluster_room_members });
+                                       .room = cl_room_hook,
+                                       .members = cl_room_members });
     return 0;
 }
 
@@ -951,12 +707,7 @@ cluster_stop(void)
     }
     pthread_mutex_lock(&cl.lock);
     clnodes_free(&cl.nodes);
-    for (size_t i = 0; i < CL_ROOM_BUCKETS; i++)
-        while (cl.rooms[i] != NULL) {
-            struct cl_room *r = cl.rooms[i];
-            cl.rooms[i] = r->hnext;
-            free(r);
-        }
+    cl_room_free_all();
     pthread_mutex_unlock(&cl.lock);
     free(cl.buf);
     cl.buf = NULL;

@@ -160,11 +160,31 @@ void cl_heartbeat(void);
 void cl_refresh_nicks(void);
 void cl_goodbye(void);
 
-/* cluster.c: rooms (cl.lock held). */
+int  cl_enqueue_dir(struct msg *wire);
+
+/* clrooms.c: rooms.  cl.lock held: */
 struct cl_room *cl_room_find(const char *fold);
 struct cl_room *cl_room_get(const char *fold);
 void cl_room_unref(struct cl_room *r);
 void cl_room_gc(void);
+void cl_room_free_all(void);
+size_t cl_room_channels(void);
+void cl_room_channel(struct cl_item *it);
+uint32_t cl_room_local_id(void *arg, const char *fold,
+                          char name[PROTO_ROOM_MAX + 1]);
+struct cl_item *cl_room_hold_back(struct cl_item *list);
+struct cl_item *cl_room_unhold_all(void);
+/* ... the hub's hooks (hub.lock held; they take cl.lock): */
+void   cl_room_hook(const char *name, uint32_t id, int want, char *topic);
+size_t cl_room_members(const char *name);
+/* ... the cluster thread (no lock held): */
+void cl_heartbeat_rooms(void);
+void cl_room_confirmed(const char *chan);
+int  cl_rooms_sync(char *err, size_t errlen);
+
+/* The channels a message may come on. */
+enum cl_chan { CL_CHAN_MAIN, CL_CHAN_DIR, CL_CHAN_ROOM, CL_CHAN_OTHER };
+enum cl_chan cl_chan_kind(const char *chan, const char **fold);
 
 /* clthread.c: the cluster thread. */
 void *cl_thread_main(void *arg);
