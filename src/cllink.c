@@ -99,8 +99,9 @@ cllink_open(struct cllink *l, char *err, size_t errlen)
         cllink_close(l);
         return -1;
     }
-    if (redisAppendCommand(l->sub, "SUBSCRIBE %b", l->channel,
-                           strlen(l->channel)) != REDIS_OK)
+    if (redisAppendCommand(l->sub, "SUBSCRIBE %b %b", l->channel,
+                           strlen(l->channel), l->rooms,
+                           strlen(l->rooms)) != REDIS_OK)
         done = -1;
     while (done == 0)
         if (redisBufferWrite(l->sub, &done) != REDIS_OK)
@@ -108,6 +109,30 @@ cllink_open(struct cllink *l, char *err, size_t errlen)
     if (done < 0) {
         snprintf(err, errlen, "%s", l->sub->errstr);
         cllink_close(l);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * SUBSCRIBE (on) or UNSUBSCRIBE channel on the subscriber, written now;
+ * its answer comes through cllink_read().  0, or -1 with err set (the
+ * link is broken).
+ */
+int
+cllink_subscribe(struct cllink *l, const char *channel, int on, char *err,
+                 size_t errlen)
+{
+    int done = 0;
+
+    if (redisAppendCommand(l->sub, on ? "SUBSCRIBE %b" : "UNSUBSCRIBE %b",
+                           channel, strlen(channel)) != REDIS_OK)
+        done = -1;
+    while (done == 0)
+        if (redisBufferWrite(l->sub, &done) != REDIS_OK)
+            done = -1;
+    if (done < 0) {
+        snprintf(err, errlen, "%s", l->sub->errstr);
         return -1;
     }
     return 0;
@@ -137,18 +162,30 @@ cllink_error(const struct cllink *l)
     return l->pub != NULL ? l->pub->errstr : "not connected";
 }
 
-/* One reply on the subscriber: a message, or the subscription. */
+/* One reply on the subscriber: a message, or a (un)subscription. */
 static void
 on_reply(redisReply *r, cllink_message_fn *fn, void *arg)
 {
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
-        r->element[0]->type != REDIS_REPLY_STRING)
+    const char *what, *chan;
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        fn(arg, CLLINK_REFUSED, NULL, r->str, r->len);
         return;
-    if (strcmp(r->element[0]->str, "message") == 0 &&
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_STRING ||
+        r->element[1]->type != REDIS_REPLY_STRING)
+        return;
+    what = r->element[0]->str;
+    chan = r->element[1]->str;
+    if (strcmp(what, "message") == 0 &&
         r->element[2]->type == REDIS_REPLY_STRING)
-        fn(arg, r->element[2]->str, r->element[2]->len);
-    else if (strcmp(r->element[0]->str, "subscribe") == 0)
-        fn(arg, NULL, 0);
+        fn(arg, CLLINK_MESSAGE, chan, r->element[2]->str,
+           r->element[2]->len);
+    else if (strcmp(what, "subscribe") == 0)
+        fn(arg, CLLINK_SUBSCRIBED, chan, NULL, 0);
+    else if (strcmp(what, "unsubscribe") == 0)
+        fn(arg, CLLINK_UNSUBSCRIBED, chan, NULL, 0);
 }
 
 /*
@@ -183,6 +220,16 @@ cllink_publish(struct cllink *l, const char *data, size_t len)
 {
     return redisAppendCommand(l->pub, "PUBLISH %b %b", l->channel,
                               strlen(l->channel), data, len) == REDIS_OK
+           ? 0 : -1;
+}
+
+/* Pipeline: PUBLISH on another channel (0, or -1 on a context error). */
+int
+cllink_publish_to(struct cllink *l, const char *channel, const char *data,
+                  size_t len)
+{
+    return redisAppendCommand(l->pub, "PUBLISH %b %b", channel,
+                              strlen(channel), data, len) == REDIS_OK
            ? 0 : -1;
 }
 

@@ -17,12 +17,15 @@
 #include "clwire.h"
 
 #define CLLINK_TIMEOUT_S    2       /* connect and command timeout */
+/* A channel's name: CHANNEL, CHANNEL:rooms or CHANNEL:room:#FOLD. */
+#define CLLINK_CHAN_MAX     (CLWIRE_NAME_MAX + PROTO_ROOM_MAX + 8)
 
 struct redisContext;
 
 struct cllink {
     struct clwire_url    url;
-    char                 channel[CLWIRE_NAME_MAX + 1];
+    char                 channel[CLWIRE_NAME_MAX + 1];  /* v1's */
+    char                 rooms[CLLINK_CHAN_MAX + 1];    /* CHANNEL:rooms */
     struct redisContext *pub;       /* commands, pipelined */
     struct redisContext *sub;       /* SUBSCRIBE channel */
 };
@@ -34,9 +37,17 @@ struct cllink_reply {
     char        err[160];           /* else what it was */
 };
 
-/* Called by cllink_read() for each message on the channel (data, len),
- * and once with data NULL when the subscription is confirmed. */
-typedef void cllink_message_fn(void *arg, const char *data, size_t len);
+/* What cllink_read() reports for a channel. */
+enum cllink_event {
+    CLLINK_MESSAGE,                 /* data, len: a message on it */
+    CLLINK_SUBSCRIBED,              /* SUBSCRIBE confirmed */
+    CLLINK_UNSUBSCRIBED,            /* UNSUBSCRIBE confirmed */
+    CLLINK_REFUSED                  /* data, len: an error (an ACL?) */
+};
+
+typedef void cllink_message_fn(void *arg, enum cllink_event ev,
+                               const char *channel, const char *data,
+                               size_t len);
 
 int  cllink_connect(const struct cllink *l, struct redisContext **out,
                     char *err, size_t errlen);
@@ -46,6 +57,10 @@ int  cllink_fd(const struct cllink *l);
 int  cllink_read(struct cllink *l, cllink_message_fn *fn, void *arg,
                  char *err, size_t errlen);
 int  cllink_publish(struct cllink *l, const char *data, size_t len);
+int  cllink_publish_to(struct cllink *l, const char *channel,
+                       const char *data, size_t len);
+int  cllink_subscribe(struct cllink *l, const char *channel, int on,
+                      char *err, size_t errlen);
 int  cllink_eval(struct cllink *l, const char *script, const char *key,
                  const char *arg1, const char *arg2);
 int  cllink_reply(struct cllink *l, struct cllink_reply *r);

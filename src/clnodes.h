@@ -22,6 +22,21 @@
 
 #define CLNODES_MAX         256
 #define CLNODES_REASON_MAX  100     /* bytes of a remote leave reason */
+#define CLNODES_ROOMS_MAX   65536   /* rooms of one node */
+
+/* A room another node has members in, as it tells (R, T, j, l). */
+struct clroom {
+    char            name[PROTO_ROOM_MAX + 1];   /* as that node shows it */
+    char            fold[PROTO_ROOM_MAX + 1];
+    char            topic[PROTO_TOPIC_MAX + 1]; /* its last T or t */
+    struct roster   users;
+};
+
+/* The rooms of one node. */
+struct clrooms {
+    struct clroom  *v;
+    size_t          n, cap;
+};
 
 struct clnode {
     char            name[CLWIRE_NAME_MAX + 1];
@@ -31,6 +46,21 @@ struct clnode {
     struct roster   users;
     struct roster   pending;    /* roster parts still coming */
     int             returned;   /* was lost: announce its users again */
+    struct clrooms  rooms;      /* its rooms but the default one */
+    struct clrooms  prooms;     /* rooms' roster parts still coming */
+};
+
+/* The local id of the room folded `fold` (MBOX_ROOM_DEFAULT for the
+ * default room), or 0 when this node has no members in it; its name as
+ * shown here into name.  Called with the table's lock held. */
+typedef uint32_t clnodes_room_fn(void *arg, const char *fold,
+                                 char name[PROTO_ROOM_MAX + 1]);
+
+/* A room of the cluster, for /rooms. */
+struct clnodes_room {
+    char            name[PROTO_ROOM_MAX + 1];
+    char            topic[PROTO_TOPIC_MAX + 1];
+    size_t          members;
 };
 
 struct clnodes {
@@ -42,6 +72,8 @@ struct clnodes {
     size_t          nlost;
     uint64_t        gaps;               /* messages missed, all nodes */
     char           *clean;              /* sanitized text of the last */
+    clnodes_room_fn *room_id;           /* NULL: no local rooms */
+    void           *room_arg;
 };
 
 /* What clnodes_take() made of a message. */
@@ -70,6 +102,18 @@ size_t clnodes_expire(struct clnodes *t, int64_t now, int64_t timeout_ms,
 int    clnodes_lookup(const struct clnodes *t, const char *nick, char *real,
                       char *node, size_t nodelen);
 size_t clnodes_users(const struct clnodes *t);
+enum clnodes_verdict clnodes_take_room(struct clnodes *t,
+                                       const struct clwire *m, int64_t now,
+                                       struct mbox_vec *batch);
+size_t clnodes_room_count(const struct clnodes *t, const char *fold);
+int    clnodes_room_topic(const struct clnodes *t, const char *fold,
+                          char topic[PROTO_TOPIC_MAX + 1]);
+int    clnodes_room_who_page(const struct clnodes *t, const char *fold,
+                             size_t *node, size_t *pos, size_t max,
+                             void (*add)(void *arg, const char *nick),
+                             void *arg);
+size_t clnodes_rooms_page(const struct clnodes *t, size_t *cursor,
+                          struct clnodes_room *out, size_t max);
 int    clnodes_who_page(const struct clnodes *t, size_t *node, size_t *pos,
                         size_t max, void (*add)(void *arg, const char *nick),
                         void *arg);

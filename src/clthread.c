@@ -14,6 +14,12 @@
  * Then the nicknames are registered again and the clients told.  So is a
  * node name found held by another run, but that is warned every 30 s.
  *
+ * Rooms.  rooms_sync() subscribes to the channel of each room with
+ * members here and unsubscribes from the others once nothing of theirs is
+ * queued, held or in flight; a room's broadcasts are held until its
+ * subscription is confirmed (confirmed()).  Echoes are matched per
+ * channel (own_echo()): each channel numbers its own messages.
+ *
  * Liveness.  Each node publishes its roster every timeout/4 (5 s by
  * default); a node not heard from for `timeout` seconds (20) is gone: its
  * users' leaves are announced here and its keys deleted.
@@ -77,7 +83,9 @@ may_warn(void)
 /* Delivering here                                                     */
 /* ------------------------------------------------------------------ */
 
-/* Deliver an in-flight broadcast here (into batch) and free the item. */
+/* Deliver an in-flight broadcast here (into batch) and free the item:
+ * news of a user as one MBOX_USER entry per room; one that was only for
+ * the other nodes (no line) is done. */
 static void
 deliver_item(struct cl_item *it, struct mbox_vec *batch)
 {
@@ -85,7 +93,16 @@ deliver_item(struct cl_item *it, struct mbox_vec *batch)
                             .from = it->from, .history = it->history,
                             .room = it->room, .announce = it->announce };
 
-    mbox_vec_push(batch, &e);
+    if (it->line != NULL && it->nrooms == 0)
+        mbox_vec_push(batch, &e);
+    if (it->line != NULL && it->nrooms > 0) {
+        e.kind = MBOX_USER;
+        msg_ref(it->line, (unsigned)it->nrooms - 1);
+        for (size_t i = 0; i < it->nrooms; i++) {
+            e.room = it->rooms[i];
+            mbox_vec_push(batch, &e);
+        }
+    }
     it->line = NULL;
     cl_item_free(it);
 }
@@ -146,7 +163,7 @@ give_up_nick(struct cl_item *it)
 static void
 take_down(void *arg, struct mbox_vec *v)
 {
-    struct cl_item *list, *it, *next;
+    struct cl_item *list, *held, *it, *next;
     int *was_up = arg;
 
     pthread_mutex_lock(&cl.lock);
@@ -157,6 +174,7 @@ take_down(void *arg, struct mbox_vec *v)
     list = cl.outq;
     cl.outq = NULL;
     cl.outq_tail = &cl.outq;
+    held = cl_room_unhold_all();
     pthread_mutex_unlock(&cl.lock);
 
     for (it = cl.infl; it != NULL; it = next) {
@@ -165,6 +183,10 @@ take_down(void *arg, struct mbox_vec *v)
     }
     cl.infl = NULL;
     cl.infl_tail = &cl.infl;
+    for (it = held; it != NULL; it = next) {
+        next = it->next;
+        deliver_item(it, v);
+    }
     for (it = list; it != NULL; it = next) {
         next = it->next;
         abandon(it, v);
@@ -275,15 +297,19 @@ link_connect(int64_t now, struct mbox_vec *batch)
 /* The pipeline                                                        */
 /* ------------------------------------------------------------------ */
 
+/* Publish it on its channel: CHANNEL, CHANNEL:rooms or its room's. */
 static int
 append_publish(struct cl_item *it)
 {
     int n = clwire_header(cl.buf, CLWIRE_MAX + 1, cl.node, cl.run, it->seq);
+    const char *chan = it->croom != NULL ? it->croom->chan
+                     : it->dir ? cl.redis.rooms : cl.redis.channel;
 
     if (n < 0 || (size_t)n + it->wire->len > CLWIRE_MAX)
         return -2;                  /* cannot happen: clwire bounds it */
     memcpy(cl.buf + n, it->wire->data, it->wire->len);
-    return cllink_publish(&cl.redis, cl.buf, (size_t)n + it->wire->len);
+    return cllink_publish_to(&cl.redis, chan, cl.buf,
+                             (size_t)n + it->wire->len);
 }
 
 static int
@@ -405,15 +431,20 @@ read_reply(struct cl_item *it)
     return 0;
 }
 
-/* After the pipeline: broadcasts wait for their echo, claims are
- * answered, the rest is done. */
+/* After the pipeline: broadcasts wait for their echo (but those of a
+ * room nobody here is in: no echo comes), claims are answered, the rest
+ * is done. */
 static void
-settle(struct cl_item *list)
+settle(struct cl_item *list, struct mbox_vec *batch)
 {
     struct cl_item *it, *next;
 
     for (it = list; it != NULL; it = next) {
         next = it->next;
+        if (it->kind == ITEM_BCAST && it->nowait) {
+            deliver_item(it, batch);
+            continue;
+        }
         if (it->kind == ITEM_BCAST) {
             it->next = NULL;
             *cl.infl_tail = it;
@@ -443,6 +474,8 @@ process_queue(int64_t now, struct mbox_vec *batch)
     list = cl.outq;
     cl.outq = NULL;
     cl.outq_tail = &cl.outq;
+    if (cl.redis.pub != NULL)
+        list = cl_room_hold_back(list);
     pthread_mutex_unlock(&cl.lock);
     if (list == NULL)
         return;
@@ -459,7 +492,7 @@ process_queue(int64_t now, struct mbox_vec *batch)
     for (it = list; it != NULL && !err[0]; it = it->next)
         if (it->sent && read_reply(it) < 0)
             snprintf(err, sizeof(err), "%s", cllink_error(&cl.redis));
-    settle(list);
+    settle(list, batch);
     if (err[0]) {
         link_down(err, now, batch);
     } else if (cl.name_lost) {
@@ -511,25 +544,61 @@ timers(int64_t now, struct mbox_vec *batch)
 /* Receiving                                                           */
 /* ------------------------------------------------------------------ */
 
-/* Our own message came back: deliver what it completes. */
-static void
-own_echo(const struct clwire *m, struct mbox_vec *batch)
+/* Does message m belong on a channel of kind k (a room's: fold)? */
+static int
+fits(enum cl_chan k, const char *fold, const struct clwire *m)
 {
-    if (m->seq <= cl.echo_seq)
-        return;                     /* from before the link came back */
-    if (m->seq != cl.echo_seq + 1) {
-        pthread_mutex_lock(&cl.lock);
-        cl.nodes.gaps += m->seq - cl.echo_seq - 1;
-        pthread_mutex_unlock(&cl.lock);
-        log_warnx("%llu of our own messages did not come back",
-                  (unsigned long long)(m->seq - cl.echo_seq - 1));
+    char mine[PROTO_ROOM_MAX + 1];
+
+    if (k == CL_CHAN_MAIN)
+        return strchr("PAJLNMHQ", m->type) != NULL;
+    proto_room_fold(m->room, mine);
+    if (k == CL_CHAN_DIR)
+        return m->type == 'R' || m->type == 'T' ||
+               (m->type == 't' && strcmp(mine, cl.deflt) == 0);
+    return clwire_room_type(m->type) && strcmp(mine, fold) == 0;
+}
+
+/*
+ * Our own message came back on the channel of (dir, r) (r NULL and dir 0:
+ * CHANNEL): deliver what it completes, and what went out before it.
+ * Redis hands one subscriber the messages of one publisher in the order
+ * published, whatever their channels, and a room's broadcasts go out only
+ * once it is subscribed; so one that is still in flight before it had its
+ * echo lost.
+ */
+static void
+own_echo(const struct clwire *m, int dir, const struct cl_room *r,
+         struct mbox_vec *batch)
+{
+    struct cl_item *it, *last = NULL;
+
+    if (!dir && r == NULL) {        /* CHANNEL: numbers without gaps */
+        if (m->seq <= cl.echo_seq)
+            return;                 /* from before the link came back */
+        if (m->seq != cl.echo_seq + 1) {
+            pthread_mutex_lock(&cl.lock);
+            cl.nodes.gaps += m->seq - cl.echo_seq - 1;
+            pthread_mutex_unlock(&cl.lock);
+            log_warnx("%llu of our own messages did not come back",
+                      (unsigned long long)(m->seq - cl.echo_seq - 1));
+        }
+        cl.echo_seq = m->seq;
     }
-    cl.echo_seq = m->seq;
-    while (cl.infl != NULL && cl.infl->seq <= m->seq) {
-        struct cl_item *it = cl.infl;
+    for (it = cl.infl; it != NULL; it = it->next) {
+        if (it->croom != r || it->dir != dir)
+            continue;
+        if (it->seq > m->seq)
+            break;
+        last = it;
+    }
+    while (last != NULL && cl.infl != NULL) {
+        it = cl.infl;
         cl.infl = it->next;
         if (cl.infl == NULL)
             cl.infl_tail = &cl.infl;
+        if (it == last)
+            last = NULL;
         deliver_item(it, batch);
     }
 }
@@ -548,26 +617,11 @@ private_here(const struct clwire *m, struct mbox_vec *batch)
                                           cl.nodes.clean), id, worker);
 }
 
-/* One message from the channel. */
 static void
-on_message(const char *data, size_t len, int64_t now, struct mbox_vec *batch)
+count_verdict(enum clnodes_verdict v)
 {
-    enum clnodes_verdict v;
-    struct clwire m;
-
-    if (clwire_parse(data, len, &m) < 0) {
-        counter_add(&cl.dropped, 1);
-        if (may_warn())
-            log_warnx("dropped a malformed message (%zu bytes) "
-                      "from channel %s", len, cl.redis.channel);
-        return;
-    }
-    pthread_mutex_lock(&cl.lock);
-    v = clnodes_take(&cl.nodes, &m, now, batch);
-    pthread_mutex_unlock(&cl.lock);
     switch (v) {
     case CLNODES_OWN:
-        own_echo(&m, batch);
         break;
     case CLNODES_FOREIGN:
         counter_add(&cl.foreign, 1);
@@ -577,8 +631,6 @@ on_message(const char *data, size_t len, int64_t now, struct mbox_vec *batch)
         break;
     case CLNODES_TAKEN:
         counter_add(&cl.relay_in, 1);
-        if (m.type == 'M' && strcmp(m.target, cl.node) == 0)
-            private_here(&m, batch);
         break;
     default:
         counter_add(&cl.dropped, 1);
@@ -586,21 +638,113 @@ on_message(const char *data, size_t len, int64_t now, struct mbox_vec *batch)
     }
 }
 
+/* A message of CHANNEL (v1). */
+static void
+main_message(const struct clwire *m, int64_t now, struct mbox_vec *batch)
+{
+    enum clnodes_verdict v;
+
+    pthread_mutex_lock(&cl.lock);
+    v = clnodes_take(&cl.nodes, m, now, batch);
+    pthread_mutex_unlock(&cl.lock);
+    count_verdict(v);
+    if (v == CLNODES_OWN)
+        own_echo(m, 0, NULL, batch);
+    else if (v == CLNODES_TAKEN && m->type == 'M' &&
+             strcmp(m->target, cl.node) == 0)
+        private_here(m, batch);
+}
+
+/* A message of a room's channel (fold) or of CHANNEL:rooms (dir). */
+static void
+room_message(const struct clwire *m, int dir, const char *fold,
+             int64_t now, struct mbox_vec *batch)
+{
+    char topic[PROTO_TOPIC_MAX + 1], mfold[PROTO_ROOM_MAX + 1];
+    enum clnodes_verdict v;
+    struct cl_room *r = NULL, *tr;
+    uint32_t id = 0;
+
+    proto_room_fold(m->room, mfold);
+    pthread_mutex_lock(&cl.lock);
+    v = clnodes_take_room(&cl.nodes, m, now, batch);
+    if (!dir)
+        r = cl_room_find(fold);
+    if (m->type == 'T' && strcmp(mfold, cl.deflt) == 0) {
+        /* The default room's, for a node that has none (it started
+         * after the topic was set). */
+        proto_sanitize_max(m->text, m->textlen, topic, PROTO_TOPIC_MAX);
+        id = MBOX_ROOM_DEFAULT;
+    }
+    if (m->type == 't') {
+        memcpy(topic, cl.nodes.clean, sizeof(topic));
+        topic[PROTO_TOPIC_MAX] = '\0';
+        if (dir)
+            id = MBOX_ROOM_DEFAULT;
+        else if ((tr = cl_room_find(mfold)) != NULL && tr->want)
+            id = tr->id;
+    }
+    pthread_mutex_unlock(&cl.lock);
+    count_verdict(v);
+    if (v == CLNODES_OWN)
+        own_echo(m, dir, r, batch);
+    if (id != 0 && (v == CLNODES_OWN || v == CLNODES_TAKEN))
+        hub_room_set_topic(id, topic, m->type == 'T');
+}
+
+/* One message from channel chan. */
+static void
+on_message(const char *chan, const char *data, size_t len, int64_t now,
+           struct mbox_vec *batch)
+{
+    const char *fold = NULL;
+    enum cl_chan k = cl_chan_kind(chan, &fold);
+    struct clwire m;
+
+    if (k == CL_CHAN_OTHER)
+        return;                     /* unsubscribed meanwhile */
+    if (clwire_parse(data, len, &m) < 0 || !fits(k, fold, &m)) {
+        counter_add(&cl.dropped, 1);
+        if (may_warn())
+            log_warnx("dropped a malformed message (%zu bytes) "
+                      "from channel %s", len, chan);
+        return;
+    }
+    if (k == CL_CHAN_MAIN)
+        main_message(&m, now, batch);
+    else
+        room_message(&m, k == CL_CHAN_DIR, fold, now, batch);
+}
+
 struct rx {
     int64_t          now;
     struct mbox_vec *batch;
 };
 
-/* cllink_read() callback: a message, or (data NULL) SUBSCRIBE's answer. */
+/* cllink_read() callback: a message or a confirmation.  The link is up
+ * when CHANNEL:rooms is subscribed (after CHANNEL: one SUBSCRIBE). */
 static void
-on_rx(void *arg, const char *data, size_t len)
+on_rx(void *arg, enum cllink_event ev, const char *chan, const char *data,
+      size_t len)
 {
     struct rx *rx = arg;
 
-    if (data != NULL)
-        on_message(data, len, rx->now, rx->batch);
-    else if (!cluster_link_up())
-        link_up(rx->now, rx->batch);
+    if (ev == CLLINK_MESSAGE) {
+        on_message(chan, data, len, rx->now, rx->batch);
+    } else if (ev == CLLINK_REFUSED) {
+        /* A room's lines then wait until the link is lost or taken down;
+         * the operator must allow the channels (chatd(8)). */
+        if (may_warn())
+            log_warnx("redis refused a (un)subscription: %.*s: allow the "
+                      "channels %s*", (int)(len < 200 ? len : 200), data,
+                      cl.redis.channel);
+    } else if (ev == CLLINK_SUBSCRIBED &&
+               strcmp(chan, cl.redis.rooms) == 0) {
+        if (!cluster_link_up())
+            link_up(rx->now, rx->batch);
+    } else {
+        cl_room_confirmed(chan);
+    }
 }
 
 /* The subscriber socket is readable: take every complete reply. */
@@ -637,6 +781,7 @@ step(struct mbox_vec *batch)
     int64_t now = clock_ms();
     struct pollfd pfd[2] = { { .fd = cl.efd, .events = POLLIN },
                              { .fd = -1, .events = POLLIN } };
+    char err[256];
 
     if (cl.redis.sub == NULL && now >= cl.next_try)
         link_connect(now, batch);
@@ -650,6 +795,8 @@ step(struct mbox_vec *batch)
         read_sub(now, batch);
     hub_inject(batch, NULL, NULL);
     process_queue(now, batch);
+    if (cl_rooms_sync(err, sizeof(err)) < 0)
+        link_down(err, now, batch);
     hub_inject(batch, NULL, NULL);
     timers(now, batch);
     hub_inject(batch, NULL, NULL);

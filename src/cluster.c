@@ -21,6 +21,19 @@
  * releases the in-flight copy, which is delivered with its sender
  * excluded.
  *
+ * Rooms.  The default room is CHANNEL's, with v1's messages (a chatd 0.1
+ * node takes part in it).  Every other room has its own channel,
+ * CHANNEL:room:#FOLD; the hub tells cluster_room() when a room gets its
+ * first member here and loses its last, and the thread subscribes and
+ * unsubscribes (struct cl_room).  A room's broadcasts wait, in its
+ * `held` list, until its SUBSCRIBE is confirmed (else their echo would
+ * never come back); other rooms' go on.  The same one-order argument
+ * holds per room: Redis hands one subscriber one publisher's messages in
+ * the order published, whatever the channel.  CHANNEL:rooms, which every
+ * 0.2 node subscribes to, carries each node's rooms and their members (R)
+ * and topics (T) with its heartbeat, and the default room's topic changes
+ * (t): the other nodes' members of a room come from there (clnodes.c).
+ *
  * Names.  A node's name belongs to one running node through the key
  * CHANNEL:node:NAME (value: the run id, expiry two heartbeats + 1 s,
  * refreshed with each heartbeat).  At start chatd claims it (one bounded
@@ -69,22 +82,34 @@ cl_item_new(enum item_kind kind)
     return it;
 }
 
+/* Free it; takes cl.lock if it is a room's (never call it with cl.lock
+ * held for one). */
 void
 cl_item_free(struct cl_item *it)
 {
+    if (it->croom != NULL) {
+        pthread_mutex_lock(&cl.lock);
+        cl_room_unref(it->croom);
+        pthread_mutex_unlock(&cl.lock);
+    }
     msg_unref(it->wire);
     msg_unref(it->line);
+    free(it->rooms);
     free(it);
 }
 
-/* Append it to the queue, numbering what is published; cl.lock held. */
+/* Append it to the queue, numbering what is published on its channel;
+ * cl.lock held. */
 void
 cl_enqueue_locked(struct cl_item *it)
 {
     int was_empty = cl.outq == NULL;
 
+    if (it->croom != NULL)
+        it->croom->refs++;
     if (it->kind == ITEM_BCAST || it->kind == ITEM_RAW)
-        it->seq = ++cl.seq;
+        it->seq = it->croom != NULL ? ++it->croom->seq
+                : it->dir ? ++cl.dir_seq : ++cl.seq;
     *cl.outq_tail = it;
     cl.outq_tail = &it->next;
     if (was_empty)
@@ -113,6 +138,28 @@ cl_enqueue_raw(struct msg *wire)
     return 0;
 }
 
+/* The same on CHANNEL:rooms. */
+int
+cl_enqueue_dir(struct msg *wire)
+{
+    struct cl_item *it;
+
+    if (wire == NULL)
+        return -1;
+    pthread_mutex_lock(&cl.lock);
+    if (!cl.up) {
+        pthread_mutex_unlock(&cl.lock);
+        msg_unref(wire);
+        return -1;
+    }
+    it = cl_item_new(ITEM_RAW);
+    it->wire = wire;
+    it->dir = 1;
+    cl_enqueue_locked(it);
+    pthread_mutex_unlock(&cl.lock);
+    return 0;
+}
+
 /* Queue the deletion of nick's key if owner has it; cl.lock held. */
 void
 cl_release_locked(const char *nick, const char *owner)
@@ -122,6 +169,29 @@ cl_release_locked(const char *nick, const char *owner)
     snprintf(it->nick, sizeof(it->nick), "%s", nick);
     snprintf(it->owner, sizeof(it->owner), "%s", owner);
     cl_enqueue_locked(it);
+}
+
+/*
+ * News of a user (MBOX_USER entries of one message, the first at v[i]
+ * with the wire form) becomes one item for all their rooms; returns the
+ * index of the last entry taken.  The entries' references but one go.
+ */
+static size_t
+take_news(struct mbox_vec *v, size_t i, struct cl_item *it)
+{
+    size_t k = i;
+
+    while (k + 1 < v->len && v->v[k + 1].kind == MBOX_USER &&
+           v->v[k + 1].msg == v->v[i].msg && v->v[k + 1].wire == NULL)
+        k++;
+    it->nrooms = k - i + 1;
+    it->rooms = xcalloc(it->nrooms, sizeof(*it->rooms));
+    for (size_t x = 0; x < it->nrooms; x++) {
+        it->rooms[x] = v->v[i + x].room;
+        if (x > 0)
+            msg_unref(v->v[i + x].msg);
+    }
+    return k;
 }
 
 /*
@@ -142,7 +212,8 @@ cluster_relay(struct mbox_vec *v)
     }
     for (size_t i = 0; i < v->len; i++) {
         struct mbox_entry *e = &v->v[i];
-        if (e->kind == MBOX_BROADCAST && e->wire != NULL) {
+        if ((e->kind == MBOX_BROADCAST || e->kind == MBOX_USER) &&
+            e->wire != NULL) {
             struct cl_item *it = cl_item_new(ITEM_BCAST);
             it->line = e->msg;
             it->wire = e->wire;
@@ -150,6 +221,9 @@ cluster_relay(struct mbox_vec *v)
             it->history = e->history;
             it->room = e->room;
             it->announce = e->announce;
+            if (e->kind == MBOX_USER)
+                i = take_news(v, i, it);
+            cl_room_channel(it);
             cl_enqueue_locked(it);
             taken++;
         } else {
@@ -229,14 +303,15 @@ refresh_add(void *arg, const char *nick)
     pthread_mutex_unlock(&cl.lock);
 }
 
-/* A heartbeat: this node's roster and the claim of its name.  Cluster
- * thread, no lock held. */
+/* A heartbeat: this node's roster, its rooms' and the claim of its name.
+ * Cluster thread, no lock held. */
 void
 cl_heartbeat(void)
 {
     struct chunk ch = { .len = 0 };
 
     hub_each(chunk_add, &ch);
+    cl_heartbeat_rooms();
     pthread_mutex_lock(&cl.lock);
     if (cl.up)
         cl_enqueue_locked(cl_item_new(ITEM_NODE));
@@ -388,7 +463,7 @@ cluster_who_page(size_t *node, size_t *pos, size_t max,
 void
 cluster_stats(char *buf, size_t len)
 {
-    size_t nodes, users;
+    size_t nodes, users, chans;
     unsigned long gaps;
 
     if (!cl.enabled) {
@@ -396,15 +471,16 @@ cluster_stats(char *buf, size_t len)
         return;
     }
     pthread_mutex_lock(&cl.lock);
+    chans = cl_room_channels();
     nodes = cl.nodes.n;
     users = clnodes_users(&cl.nodes);
     gaps = (unsigned long)cl.nodes.gaps;
     pthread_mutex_unlock(&cl.lock);
     snprintf(buf, len, "cluster=%s nodes=%zu remote_users=%zu "
-             "cluster_out=%lu cluster_in=%lu cluster_gaps=%lu "
-             "cluster_dropped=%lu cluster_foreign=%lu "
+             "room_channels=%zu cluster_out=%lu cluster_in=%lu "
+             "cluster_gaps=%lu cluster_dropped=%lu cluster_foreign=%lu "
              "cluster_reconnects=%lu nick_conflicts=%lu",
-             cluster_link_up() ? "up" : "down", nodes + 1, users,
+             cluster_link_up() ? "up" : "down", nodes + 1, users, chans,
              counter_get(&cl.relay_out), counter_get(&cl.relay_in), gaps,
              counter_get(&cl.dropped), counter_get(&cl.foreign),
              counter_get(&cl.reconnects), counter_get(&cl.conflicts));
@@ -471,11 +547,18 @@ setup(const struct cluster_conf *conf)
     snprintf(cl.where, sizeof(cl.where), "redis://%s:%d",
              cl.redis.url.host, cl.redis.url.port);
     pick_name(conf);
+    {
+        char deflt[PROTO_ROOM_MAX + 1];
+        hub_default_room(deflt);
+        proto_room_fold(deflt, cl.deflt);
+    }
     snprintf(cl.redis.channel, sizeof(cl.redis.channel), "%s",
              conf->channel);
     snprintf(cl.nodekey, sizeof(cl.nodekey), "%s:node:%s", conf->channel,
              cl.node);
     snprintf(cl.guestkey, sizeof(cl.guestkey), "%s:guests", conf->channel);
+    snprintf(cl.redis.rooms, sizeof(cl.redis.rooms), "%s:rooms",
+             conf->channel);
     if (getrandom(&cl.run, sizeof(cl.run), 0) != sizeof(cl.run))
         cl.run = (uint64_t)getpid() << 32 ^ (uint64_t)clock_ms();
     cl.run |= 1;                    /* never 0 */
@@ -488,6 +571,7 @@ setup(const struct cluster_conf *conf)
     cl.guests.next = 1;             /* no block yet: next > end */
     cl.buf = xmalloc(CLWIRE_MAX + 1);
     clnodes_init(&cl.nodes, cl.node, cl.run);
+    cl.nodes.room_id = cl_room_local_id;
     if ((cl.efd = wakeup_open()) < 0)
         fatal("cluster: eventfd");
 }
@@ -578,7 +662,9 @@ cluster_start(const struct cluster_conf *conf, char *err, size_t errlen)
         return -1;
     cl.enabled = 1;
     hub_set_relay(&(struct hub_relay){ .relay = cluster_relay,
-                                       .guest = cluster_guest });
+                                       .guest = cluster_guest,
+                                       .room = cl_room_hook,
+                                       .members = cl_room_members });
     return 0;
 }
 
@@ -621,6 +707,7 @@ cluster_stop(void)
     }
     pthread_mutex_lock(&cl.lock);
     clnodes_free(&cl.nodes);
+    cl_room_free_all();
     pthread_mutex_unlock(&cl.lock);
     free(cl.buf);
     cl.buf = NULL;

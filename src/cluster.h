@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clnodes.h"
 #include "clwire.h"
 
 /* Told to clients when the link goes down, and when it is back. */
@@ -55,6 +56,12 @@ size_t cluster_remote_count(void);
 int    cluster_who_page(size_t *node, size_t *pos, size_t max,
                         void (*add)(void *arg, const char *nick),
                         void *arg);
+int    cluster_room_who_page(const char *name, size_t *node, size_t *pos,
+                             size_t max,
+                             void (*add)(void *arg, const char *nick),
+                             void *arg);
+size_t cluster_rooms_page(size_t *cursor, struct clnodes_room *out,
+                          size_t max);
 void   cluster_stats(char *buf, size_t len);
 
 #endif

@@ -45,6 +45,8 @@ enum item_kind {
     ITEM_GUESTS         /* take a block of guest numbers */
 };
 
+struct cl_room;
+
 struct cl_item {
     struct cl_item *next;
     enum item_kind  kind;
@@ -57,12 +59,43 @@ struct cl_item {
     uint64_t        from;       /* BCAST: sender, excluded */
     int             history;    /* BCAST */
     uint32_t        room;       /* BCAST: its room (mbox.h) */
+    uint32_t       *rooms;      /* BCAST: news of a user for these rooms
+                                   (MBOX_USER entries), nrooms of them */
+    size_t          nrooms;
+    struct cl_room *croom;      /* BCAST, RAW: on this room's channel */
+    int             dir;        /* BCAST, RAW: on CHANNEL:rooms */
+    int             nowait;     /* BCAST: no echo will come (its room has
+                                   nobody here): delivered when sent */
     int             announce;   /* BCAST: a join or leave */
     uint64_t        client;     /* CLAIM */
     int             worker;     /* CLAIM */
     char            nick[PROTO_NICK_MAX + 1];
     char            owner[CLWIRE_NAME_MAX + 1];     /* RELEASE */
 };
+
+/*
+ * A room this node has (or had) members in, and its channel.  The hub
+ * sets `want` (members here or not) through cluster_room(); the thread
+ * subscribes while it is set and unsubscribes when it is not and nothing
+ * of the room is queued, held or in flight (refs).  Until the room's
+ * SUBSCRIBE is confirmed its broadcasts wait in `held` (their echo would
+ * never come), in their order; other rooms' go on.
+ */
+struct cl_room {
+    struct cl_room *hnext;                      /* lock: the table */
+    char            fold[PROTO_ROOM_MAX + 1];   /* fixed */
+    char            name[PROTO_ROOM_MAX + 1];   /* lock: as shown here */
+    char            chan[CLLINK_CHAN_MAX + 1];  /* fixed */
+    uint32_t        id;                         /* lock: local room id */
+    int             want;                       /* lock */
+    uint64_t        seq;                        /* lock: its channel's */
+    struct cl_item *held, **held_tail;          /* lock */
+    int             refs;                       /* lock: items for it */
+    int             sub;        /* lock: last sent: 1 SUBSCRIBE */
+    int             pending;    /* lock: sent, not yet confirmed */
+};
+
+#define CL_ROOM_BUCKETS 256
 
 /* Guest numbers: the block in use [next, end] and the one fetched next. */
 struct cl_guests {
@@ -88,6 +121,10 @@ struct cl_state {
     int             stopping;           /* lock */
     struct cl_item *outq, **outq_tail;  /* lock */
     uint64_t        seq;                /* lock: last number given */
+    uint64_t        dir_seq;            /* lock: CHANNEL:rooms's */
+    struct cl_room *rooms[CL_ROOM_BUCKETS];     /* lock */
+    char            deflt[PROTO_ROOM_MAX + 1];  /* fixed: default room,
+                                                   folded */
     struct clnodes  nodes;              /* lock; written by the thread */
     struct cl_guests guests;            /* lock */
 
@@ -122,6 +159,32 @@ void cl_guests_link_up(void);
 void cl_heartbeat(void);
 void cl_refresh_nicks(void);
 void cl_goodbye(void);
+
+int  cl_enqueue_dir(struct msg *wire);
+
+/* clrooms.c: rooms.  cl.lock held: */
+struct cl_room *cl_room_find(const char *fold);
+struct cl_room *cl_room_get(const char *fold);
+void cl_room_unref(struct cl_room *r);
+void cl_room_gc(void);
+void cl_room_free_all(void);
+size_t cl_room_channels(void);
+void cl_room_channel(struct cl_item *it);
+uint32_t cl_room_local_id(void *arg, const char *fold,
+                          char name[PROTO_ROOM_MAX + 1]);
+struct cl_item *cl_room_hold_back(struct cl_item *list);
+struct cl_item *cl_room_unhold_all(void);
+/* ... the hub's hooks (hub.lock held; they take cl.lock): */
+void   cl_room_hook(const char *name, uint32_t id, int want, char *topic);
+size_t cl_room_members(const char *name);
+/* ... the cluster thread (no lock held): */
+void cl_heartbeat_rooms(void);
+void cl_room_confirmed(const char *chan);
+int  cl_rooms_sync(char *err, size_t errlen);
+
+/* The channels a message may come on. */
+enum cl_chan { CL_CHAN_MAIN, CL_CHAN_DIR, CL_CHAN_ROOM, CL_CHAN_OTHER };
+enum cl_chan cl_chan_kind(const char *chan, const char **fold);
 
 /* clthread.c: the cluster thread. */
 void *cl_thread_main(void *arg);

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cluster.h"
@@ -59,6 +60,21 @@ int
 cluster_who_page(size_t *node, size_t *pos, size_t max,
                  void (*add)(void *arg, const char *nick), void *arg)
 {
+    return 0;
+}
+
+int
+cluster_room_who_page(const char *name, size_t *node, size_t *pos,
+                      size_t max, void (*add)(void *arg, const char *nick),
+                      void *arg)
+{
+    return 0;
+}
+
+size_t
+cluster_rooms_page(size_t *cursor, struct clnodes_room *out, size_t max)
+{
+    *cursor = SIZE_MAX;
     return 0;
 }
 

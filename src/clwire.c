@@ -94,6 +94,77 @@ clwire_quit(void)
     return body("Q");
 }
 
+/* p or a: a public line or an action in room from client id. */
+struct msg *
+clwire_room_say(enum proto_kind kind, const char *room, uint64_t id,
+                const char *nick, const char *text)
+{
+    return body("%c %s %llu %s %s", kind == PROTO_ACTION ? 'a' : 'p', room,
+                (unsigned long long)id, nick, text);
+}
+
+struct msg *
+clwire_room_join(const char *room, uint64_t id, const char *nick)
+{
+    return body("j %s %llu %s", room, (unsigned long long)id, nick);
+}
+
+struct msg *
+clwire_room_part(const char *room, uint64_t id, const char *nick,
+                 const char *reason)
+{
+    return body("l %s %llu %s %s", room, (unsigned long long)id, nick,
+                reason);
+}
+
+struct msg *
+clwire_room_topic(const char *room, const char *nick, const char *text)
+{
+    return body("t %s %s %s", room, nick, text);
+}
+
+/* R: a part of the rooms' roster; list is " #ROOM NICK ... #ROOM ...". */
+struct msg *
+clwire_room_roster(int more, const char *list, size_t len)
+{
+    return body("R %d%.*s", more != 0, (int)len, list);
+}
+
+/* T: a room's topic, as this node knows it. */
+struct msg *
+clwire_room_state(const char *room, const char *topic)
+{
+    return body("T %s %s", room, topic);
+}
+
+/* 1 if type goes on a room's channel (p a j l t). */
+int
+clwire_room_type(char type)
+{
+    return type == 'p' || type == 'a' || type == 'j' || type == 'l' ||
+           type == 't';
+}
+
+/*
+ * The room of a body written above (TYPE ROOM ...): 1 with room set for
+ * p a j l t, else 0.
+ */
+int
+clwire_body_room(const char *body, size_t len, char room[PROTO_ROOM_MAX + 1])
+{
+    const char *p = body + 2, *end = body + len, *q;
+
+    if (len < 4 || !clwire_room_type(body[0]) || body[1] != ' ')
+        return 0;
+    for (q = p; q < end && *q != ' '; q++)
+        ;
+    if (q == p || (size_t)(q - p) > PROTO_ROOM_MAX)
+        return 0;
+    memcpy(room, p, (size_t)(q - p));
+    room[q - p] = '\0';
+    return 1;
+}
+
 /*
  * The header "v1 NODE RUN SEQ " into buf; returns its length, or -1 if
  * it does not fit in cap bytes.
@@ -190,6 +261,13 @@ nick(struct cursor *c, char *out)
            proto_nick_valid(out, NULL) ? 0 : -1;
 }
 
+static int
+room(struct cursor *c, char *out)
+{
+    return token(c, out, PROTO_ROOM_MAX) == 0 &&
+           proto_room_valid(out, NULL) ? 0 : -1;
+}
+
 /* 1 if the cursor was stopped by a separator (more fields follow). */
 static int
 had_space(const struct cursor *c)
@@ -206,13 +284,62 @@ rest(struct cursor *c, struct clwire *m)
     c->p = c->end;
 }
 
+/* MORE: 0 or 1, then the list. */
+static int
+list(struct cursor *c, struct clwire *m)
+{
+    char more[2];
+
+    if (token(c, more, 1) < 0 || (more[0] != '0' && more[0] != '1'))
+        return -1;
+    m->more = more[0] == '1';
+    rest(c, m);
+    return 0;
+}
+
+/* The fields of the room types (p a j l t T), after TYPE. */
+static int
+room_fields(struct cursor *c, struct clwire *m)
+{
+    if (room(c, m->room) < 0 || !had_space(c))
+        return -1;
+    switch (m->type) {
+    case 'p':
+    case 'a':
+    case 'l':
+        if (number(c, 10, &m->id) < 0 || nick(c, m->nick) < 0 ||
+            !had_space(c))
+            return -1;
+        break;
+    case 'j':
+        if (number(c, 10, &m->id) < 0 || nick(c, m->nick) < 0)
+            return -1;
+        return c->p == c->end && !had_space(c) ? 0 : -1;
+    case 't':
+        if (nick(c, m->nick) < 0 || !had_space(c))
+            return -1;
+        break;
+    default:                            /* T */
+        break;
+    }
+    rest(c, m);
+    return 0;
+}
+
 /* Parse the fields after TYPE. */
 static int
 fields(struct cursor *c, struct clwire *m)
 {
-    char more[2];
-
     switch (m->type) {
+    case 'p':
+    case 'a':
+    case 'j':
+    case 'l':
+    case 't':
+    case 'T':
+        return room_fields(c, m);
+    case 'R':
+        return list(c, m);
     case 'P':
     case 'A':
     case 'L':
@@ -238,11 +365,7 @@ fields(struct cursor *c, struct clwire *m)
         rest(c, m);
         return 0;
     case 'H':
-        if (token(c, more, 1) < 0 || (more[0] != '0' && more[0] != '1'))
-            return -1;
-        m->more = more[0] == '1';
-        rest(c, m);
-        return 0;
+        return list(c, m);
     case 'Q':
         return 0;
     default:
@@ -293,6 +416,29 @@ clwire_next_nick(const char **p, const char *end,
     if (c.p >= c.end)
         return 0;
     if (token(&c, nick, PROTO_NICK_MAX) < 0 || !proto_nick_valid(nick, NULL))
+        return -1;
+    *p = c.p;
+    return 1;
+}
+
+/*
+ * Take the next name from a rooms' roster (R: "#ROOM NICK ... #ROOM ..."):
+ * 1 with name set (a room when it starts with #, else a nickname), 0 at
+ * the end, -1 for an invalid name (drop the list).
+ */
+int
+clwire_next_name(const char **p, const char *end,
+                 char name[PROTO_ROOM_MAX + 1])
+{
+    struct cursor c = { *p, end };
+
+    if (c.p >= c.end)
+        return 0;
+    if (token(&c, name, PROTO_ROOM_MAX) < 0)
+        return -1;
+    if (name[0] == '#' ? !proto_room_valid(name, NULL)
+                       : strlen(name) > PROTO_NICK_MAX ||
+                         !proto_nick_valid(name, NULL))
         return -1;
     *p = c.p;
     return 1;

@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,8 @@ struct feed {
     int             is_default; /* FEED_WHO: the default room (its /who
                                    reads as v1's, other nodes' users in) */
     char            name[PROTO_ROOM_MAX + 1];
-    size_t          members;    /* FEED_WHO: the count to announce */
+    size_t          members;    /* FEED_WHO: the count to announce (all
+                                   nodes' members) */
     uint64_t        after;      /* local: last member listed */
     size_t          node, pos;  /* remote: where the next page starts */
     char            line[FEED_WHO_LINE + PROTO_NICK_MAX + 2];
@@ -128,9 +130,7 @@ who_step(struct feed *f)
 
     switch (f->phase) {
     case WHO_COUNT:
-        total = f->members;
-        if (f->is_default)
-            total += cluster_remote_count();
+        total = f->members;         /* the other nodes' included */
         client_reply(f->c, f->is_default ?
                      msg_notice("%zu user%s online:", total,
                                 total == 1 ? "" : "s") :
@@ -141,13 +141,15 @@ who_step(struct feed *f)
     case WHO_LOCAL:
         if (!hub_room_who_page(f->room, &f->after, FEED_WHO_PAGE, who_add,
                                f))
-            f->phase = f->is_default ? WHO_REMOTE : WHO_DONE;
+            f->phase = cluster_enabled() ? WHO_REMOTE : WHO_DONE;
         if (f->phase == WHO_DONE)
             who_flush(f);
         break;
     case WHO_REMOTE:
-        if (!cluster_who_page(&f->node, &f->pos, FEED_WHO_PAGE, who_add,
-                              f)) {
+        if (!(f->is_default ?
+              cluster_who_page(&f->node, &f->pos, FEED_WHO_PAGE, who_add, f)
+              : cluster_room_who_page(f->name, &f->node, &f->pos,
+                                      FEED_WHO_PAGE, who_add, f))) {
             who_flush(f);
             f->phase = WHO_DONE;
         }
@@ -174,18 +176,51 @@ rooms_add(void *arg, const struct hub_joined *j)
                                       j->members == 1 ? "" : "s"));
 }
 
+/*
+ * A page of the rooms only other nodes have members in, from *cursor:
+ * each shown (f not NULL) or counted.  Returns how many; *cursor is
+ * SIZE_MAX at the end.
+ */
+static size_t
+remote_rooms(struct feed *f, size_t *cursor)
+{
+    struct clnodes_room v[FEED_ROOMS_PAGE];
+    struct hub_joined j;
+    size_t n = cluster_rooms_page(cursor, v, FEED_ROOMS_PAGE), shown = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (hub_room_find(v[i].name, &j) == 0)
+            continue;               /* listed with the local ones */
+        shown++;
+        if (f == NULL)
+            continue;
+        memcpy(j.name, v[i].name, sizeof(j.name));
+        memcpy(j.topic, v[i].topic, sizeof(j.topic));
+        j.members = v[i].members;
+        rooms_add(f, &j);
+    }
+    return shown;
+}
+
 /* One step of /rooms: the count, or a page of rooms. */
 static void
 rooms_step(struct feed *f)
 {
-    size_t n;
+    size_t n, cursor = 0;
 
     if (f->phase == WHO_COUNT) {
         n = hub_rooms();
+        while (cluster_enabled() && cursor != SIZE_MAX)
+            n += remote_rooms(NULL, &cursor);
         client_reply(f->c, msg_notice("%zu room%s:", n, n == 1 ? "" : "s"));
         f->phase = WHO_LOCAL;
-    } else if (!hub_rooms_page(&f->room, FEED_ROOMS_PAGE, rooms_add, f)) {
-        f->phase = WHO_DONE;
+    } else if (f->phase == WHO_LOCAL) {
+        if (!hub_rooms_page(&f->room, FEED_ROOMS_PAGE, rooms_add, f))
+            f->phase = cluster_enabled() ? WHO_REMOTE : WHO_DONE;
+    } else {
+        remote_rooms(f, &f->pos);
+        if (f->pos == SIZE_MAX)
+            f->phase = WHO_DONE;
     }
 }
 

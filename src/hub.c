@@ -87,6 +87,7 @@ hub_destroy(void)
 {
     struct hub_user *u, *next;
 
+    hub.relay.room = NULL;          /* the cluster has stopped */
     for (u = hub.first; u != NULL; u = next) {
         next = u->next;
         while (u->nrooms > 0)
@@ -210,9 +211,6 @@ guest_nick(char *nick)
     } while (find(nick) != NULL);
 }
 
-/* The form of a broadcast for the other nodes: NULL without a cluster. */
-#define WIRE(expr) (hub.relay.relay != NULL ? (expr) : NULL)
-
 /* ------------------------------------------------------------------ */
 /* Users                                                               */
 /* ------------------------------------------------------------------ */
@@ -323,18 +321,19 @@ hub_nick(struct hub_user *u, const char *nick, char *old,
 
 /*
  * Queue u's public line or action (text sanitized, not empty) for the
- * other members of room `room` (u's), formatted once, and in the default
- * room for the other nodes.  Owner worker.  No lock: u's nickname changes
- * only on this thread, and a room's name never does.
+ * other members of room `room` (u's; prefix: its name, NULL for the
+ * default room), formatted once, and for the other nodes.  Owner worker.
+ * No lock: u's nickname changes only on this thread, and a room's name
+ * never does.
  */
 void
 hub_say(struct hub_user *u, enum proto_kind kind, uint32_t room,
         const char *prefix, const char *text, struct mbox_vec *outbox)
 {
-    struct msg *wire = NULL;
+    struct msg *wire;
 
-    if (prefix == NULL)
-        wire = WIRE(clwire_say(kind, u->id, u->nick, text));
+    wire = WIRE(prefix == NULL ? clwire_say(kind, u->id, u->nick, text)
+                : clwire_room_say(kind, prefix, u->id, u->nick, text));
     mbox_vec_room(outbox, msg_format_in(prefix, kind, u->nick, text), u->id,
                   room, 1, wire);
 }
@@ -455,7 +454,7 @@ number(struct mbox_entry *e)
     if (e->room == MBOX_ROOM_DEFAULT)
         e->room = rooms_default()->id;
     if (e->room != 0 && ((r = rooms_by_id(e->room)) == NULL ||
-                         (e->announce && (long)r->count >
+                         (e->announce && (long)hub_room_size(r) >
                                          hub.announce_limit)))
         return -1;
     e->seq = hub.seq++;
@@ -480,6 +479,9 @@ publish_locked(struct mbox_vec *outbox, int self)
         struct mbox_entry *e = &outbox->v[i];
         msg_unref(e->wire);         /* not relayed: this node only */
         e->wire = NULL;
+        if ((e->kind == MBOX_BROADCAST || e->kind == MBOX_USER) &&
+            e->msg == NULL)
+            continue;               /* it was only for the other nodes */
         if ((e->kind == MBOX_BROADCAST || e->kind == MBOX_USER) &&
             number(e) < 0) {
             msg_unref(e->msg);

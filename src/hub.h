@@ -110,18 +110,29 @@ size_t hub_rooms(void);
  * The cluster's interface to the hub (cluster.c only).  relay() takes
  * from v the broadcasts it sends to the other nodes (they come back
  * through hub_inject()) and returns how many; guest() gives the next
- * guest number unique in the cluster, or 0 for none.  Both run with
- * hub.lock held and must not call back into the hub.
+ * guest number unique in the cluster, or 0 for none.  room() is told
+ * when a room other than the default one gets its first member here
+ * (want 1; topic, PROTO_TOPIC_MAX + 1 bytes, gets the topic the other
+ * nodes know, or "") and loses its last (want 0; topic NULL); members()
+ * counts a room's members on the other nodes.  All run with hub.lock
+ * held and must not call back into the hub.
  */
 struct hub_relay {
     int      (*relay)(struct mbox_vec *v);
     uint64_t (*guest)(void);
+    void     (*room)(const char *name, uint32_t id, int want,
+                     char *topic);
+    size_t   (*members)(const char *name);
 };
 
 void hub_set_relay(const struct hub_relay *r);
 void hub_inject(struct mbox_vec *v,
                 void (*fill)(void *arg, struct mbox_vec *v), void *arg);
 void hub_each(void (*fn)(void *arg, const char *nick), void *arg);
+void hub_each_room(void (*fn)(void *arg, const struct hub_joined *j,
+                              const char *nick), void *arg);
+void hub_default_room(char name[PROTO_ROOM_MAX + 1]);
+int  hub_room_set_topic(uint32_t room, const char *topic, int if_none);
 void hub_post(const struct mbox_entry *e);
 
 #endif

@@ -42,6 +42,10 @@ struct hub_state {
 
 extern struct hub_state hub;
 
+/* The form of a broadcast for the other nodes: NULL without a cluster. */
+#define WIRE(expr) (hub.relay.relay != NULL ? (expr) : NULL)
+
+size_t hub_room_size(struct room *r);
 struct room_member *hub_member_of(struct hub_user *u, uint32_t room);
 void hub_add_member(struct hub_user *u, struct room *r);
 void hub_drop_member(struct hub_user *u, size_t i);

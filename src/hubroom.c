@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clwire.h"
 #include "hub_int.h"
 #include "msg.h"
 #include "rooms.h"
@@ -31,9 +32,25 @@ hub_member_of(struct hub_user *u, uint32_t room)
     return NULL;
 }
 
+/* r's members in the whole cluster. */
+size_t
+hub_room_size(struct room *r)
+{
+    if (hub.relay.members == NULL)
+        return r->count;
+    return r->count + hub.relay.members(r->name);
+}
+
 void
 hub_add_member(struct hub_user *u, struct room *r)
 {
+    char topic[PROTO_TOPIC_MAX + 1];
+
+    if (r->count == 0 && r != rooms_default() && hub.relay.room != NULL) {
+        hub.relay.room(r->name, r->id, 1, topic);
+        if (topic[0] != '\0')
+            memcpy(r->topic, topic, sizeof(r->topic));
+    }
     if (u->nrooms == u->caprooms) {
         u->caprooms = u->caprooms ? u->caprooms * 2 : 4;
         u->rooms = xrealloc(u->rooms, u->caprooms * sizeof(*u->rooms));
@@ -45,6 +62,10 @@ hub_add_member(struct hub_user *u, struct room *r)
 void
 hub_drop_member(struct hub_user *u, size_t i)
 {
+    struct room *r = u->rooms[i]->room;
+
+    if (r->count == 1 && r != rooms_default() && hub.relay.room != NULL)
+        hub.relay.room(r->name, r->id, 0, NULL);
     rooms_remove(u->rooms[i], u->worker);
     memmove(u->rooms + i, u->rooms + i + 1,
             (u->nrooms - i - 1) * sizeof(*u->rooms));
@@ -63,7 +84,7 @@ hub_collect_news(struct hub_user *u, struct hub_news *news, int leave)
     news->leave = leave;
     for (size_t i = 0; i < u->nrooms && news->n < HUB_JOINS_MAX; i++)
         if (!leave ||
-            (long)u->rooms[i]->room->count <= hub.announce_limit)
+            (long)hub_room_size(u->rooms[i]->room) <= hub.announce_limit)
             news->rooms[news->n++] = u->rooms[i]->room->id;
 }
 
@@ -85,22 +106,52 @@ hub_announce(struct mbox_vec *outbox, struct msg *m, uint64_t from,
 }
 
 /*
+ * In a cluster: news of u as one MBOX_USER entry per room of news, the
+ * first with wire (the relay makes them one item, delivered here when it
+ * comes back); with no room here to tell, an entry only for the others.
+ */
+static void
+cluster_news(struct hub_user *u, const struct hub_news *news,
+             struct msg *m, struct msg *wire, struct mbox_vec *outbox)
+{
+    struct mbox_entry e = { .kind = MBOX_USER, .msg = m, .from = u->id,
+                            .wire = wire };
+
+    if (news->n == 0) {
+        msg_unref(m);
+        e.kind = MBOX_BROADCAST;
+        e.msg = NULL;
+        e.room = MBOX_ROOM_DEFAULT;
+        mbox_vec_push(outbox, &e);
+        return;
+    }
+    msg_ref(m, (unsigned)news->n - 1);
+    for (size_t i = 0; i < news->n; i++) {
+        e.room = news->rooms[i];
+        e.wire = i == 0 ? wire : NULL;
+        mbox_vec_push(outbox, &e);
+    }
+}
+
+/*
  * Queue news of u (m, a v1 notice: a leave or a new name; given away)
- * once for every client that shares one of news's rooms with it.  In a
- * cluster u is in the default room only: the news goes there, and to the
- * other nodes (wire, given away).
+ * once for every client that shares one of news's rooms with it, and in
+ * a cluster for the other nodes (wire, given away).
  */
 void
 hub_user_news(struct hub_user *u, const struct hub_news *news,
               struct msg *m, struct msg *wire, struct mbox_vec *outbox)
 {
     struct mbox_entry one = { .kind = MBOX_BROADCAST, .msg = m,
-                              .from = u->id, .announce = news->leave,
-                              .wire = wire };
+                              .from = u->id, .announce = news->leave };
 
-    if (wire != NULL || news->n == 1) {
+    if (wire != NULL) {
+        cluster_news(u, news, m, wire, outbox);
+        return;
+    }
+    if (news->n == 1) {
         /* Only a leave is dropped over announce-limit (number()). */
-        one.room = wire != NULL ? MBOX_ROOM_DEFAULT : news->rooms[0];
+        one.room = news->rooms[0];
         mbox_vec_push(outbox, &one);
         return;
     }
@@ -128,7 +179,7 @@ describe(struct room *r, struct hub_joined *j)
     j->is_default = r == rooms_default();
     memcpy(j->name, r->name, sizeof(j->name));
     memcpy(j->topic, r->topic, sizeof(j->topic));
-    j->members = r->count;
+    j->members = hub_room_size(r);
 }
 
 /*
@@ -151,11 +202,6 @@ hub_room_join(struct hub_user *u, const char *name, struct hub_joined *j,
         pthread_mutex_unlock(&hub.lock);
         return 1;
     }
-    if (hub.relay.relay != NULL && r != rooms_default()) {
-        pthread_mutex_unlock(&hub.lock);
-        *why = "in a cluster there is one room for now, the default one";
-        return -1;
-    }
     if ((long)u->nrooms >= hub.max_joins) {
         pthread_mutex_unlock(&hub.lock);
         *why = "you are in as many rooms as max-joins allows; /part one";
@@ -172,7 +218,8 @@ hub_room_join(struct hub_user *u, const char *name, struct hub_joined *j,
     pthread_mutex_unlock(&hub.lock);
 
     hub_announce(outbox, msg_notice_in(HUB_PREFIX(j), "%s has joined",
-                                       u->nick), u->id, j->room, NULL);
+                                       u->nick), u->id, j->room,
+                 WIRE(clwire_room_join(j->name, u->id, u->nick)));
     return 0;
 }
 
@@ -202,12 +249,13 @@ hub_room_part(struct hub_user *u, uint32_t room, const char *reason,
     hub_drop_member(u, i);
     pthread_mutex_unlock(&hub.lock);
 
-    if (!quiet)
-            hub_announce(outbox, reason[0] ?
-                     msg_notice_in(HUB_PREFIX(&j), "%s has left (%s)",
-                                   u->nick, reason) :
-                     msg_notice_in(HUB_PREFIX(&j), "%s has left", u->nick),
-                     u->id, room, NULL);
+    /* Quiet here, the other nodes still hear of it (their rosters). */
+    hub_announce(outbox, quiet ? NULL : reason[0] ?
+                 msg_notice_in(HUB_PREFIX(&j), "%s has left (%s)", u->nick,
+                               reason) :
+                 msg_notice_in(HUB_PREFIX(&j), "%s has left", u->nick),
+                 u->id, room,
+                 WIRE(clwire_room_part(j.name, u->id, u->nick, reason)));
     return 0;
 }
 
@@ -236,8 +284,66 @@ hub_topic(struct hub_user *u, uint32_t room, const char *text,
         mbox_vec_room(outbox, msg_notice_in(HUB_PREFIX(j),
                                             "%s set the topic: %s",
                                             u->nick, j->topic),
-                      0, room, 0, NULL);
+                      0, room, 0,
+                      WIRE(clwire_room_topic(j->name, u->nick, j->topic)));
     return 0;
+}
+
+/*
+ * Set room `room`'s topic (MBOX_ROOM_DEFAULT: the default room's) to
+ * topic (sanitized), as another node says (if_none: only if it has none);
+ * the notice comes apart.  Returns 0, or -1 if there is no such room
+ * here.  The cluster thread.
+ */
+int
+hub_room_set_topic(uint32_t room, const char *topic, int if_none)
+{
+    struct room *r;
+
+    pthread_mutex_lock(&hub.lock);
+    r = room == MBOX_ROOM_DEFAULT ? rooms_default() : rooms_by_id(room);
+    if (r != NULL && (!if_none || r->topic[0] == '\0'))
+        snprintf(r->topic, sizeof(r->topic), "%s", topic);
+    pthread_mutex_unlock(&hub.lock);
+    return r != NULL ? 0 : -1;
+}
+
+/* The default room's name, as configured.  Any thread. */
+void
+hub_default_room(char name[PROTO_ROOM_MAX + 1])
+{
+    pthread_mutex_lock(&hub.lock);
+    memcpy(name, rooms_default()->name, PROTO_ROOM_MAX + 1);
+    pthread_mutex_unlock(&hub.lock);
+}
+
+/*
+ * For the cluster's heartbeat: call fn with each room that has members
+ * here (the default room first, without its members), then with each of
+ * its members here (j NULL), then once with both NULL; all with hub.lock
+ * held (fn may take the cluster's locks, must not call the hub).
+ */
+void
+hub_each_room(void (*fn)(void *arg, const struct hub_joined *j,
+                         const char *nick), void *arg)
+{
+    struct hub_joined j;
+
+    pthread_mutex_lock(&hub.lock);
+    for (struct room *r = rooms_after(0); r != NULL; r = r->next) {
+        if (r->count == 0)
+            continue;
+        memset(&j, 0, sizeof(j));
+        j.is_default = r == rooms_default();
+        memcpy(j.name, r->name, sizeof(j.name));
+        memcpy(j.topic, r->topic, sizeof(j.topic));
+        fn(arg, &j, NULL);
+        for (struct room_member *m = r->first; !j.is_default && m != NULL;
+             m = m->next)
+            fn(arg, NULL, m->user->nick);
+    }
+    fn(arg, NULL, NULL);
+    pthread_mutex_unlock(&hub.lock);
 }
 
 /* The room named name: its id and details in j; 0, or -1 if none. */

@@ -4,8 +4,9 @@
  * session interface.  The hub (hubroom.c) keeps the rooms; the session
  * keeps the worker's side of the client's memberships.
  *
- * In a cluster only the default room spans the nodes (every client is in
- * it and stays), so /join of another room and /part are refused there.
+ * In a cluster every room spans the nodes (the cluster keeps their
+ * members and topics, cluster.c); every client stays in the default room,
+ * whose members chatd 0.1 nodes count on, so /part of it is refused.
  */
 #include "config.h"
 
@@ -24,8 +25,8 @@
 #include "worker.h"
 #include "wrooms.h"
 
-#define CLUSTER_ROOMS_TEXT \
-    "in a cluster there is one room for now, the default one"
+#define CLUSTER_PART_TEXT \
+    "in a cluster everyone stays in the default room"
 
 /* The client's membership of the room named name, or -1. */
 static int
@@ -99,10 +100,6 @@ roomcmd_part(struct session *s, const char *name, const char *reason)
     char clean[96 * 3 + 1], room[PROTO_ROOM_MAX + 1];
     int i;
 
-    if (cluster_enabled()) {
-        session_error(s, "%s", CLUSTER_ROOMS_TEXT);
-        return;
-    }
     if (name != NULL && !valid_room(s, name))
         return;
     i = name != NULL ? member_index(c, name) : c->current;
@@ -111,6 +108,10 @@ roomcmd_part(struct session *s, const char *name, const char *reason)
             session_error(s, "you are not in %s", name);
         else
             session_error(s, "you are in no room; /join one");
+        return;
+    }
+    if (cluster_enabled() && c->rooms[i]->is_default) {
+        session_error(s, "%s: %s", CLUSTER_PART_TEXT, c->rooms[i]->name);
         return;
     }
     proto_sanitize_max(reason, strlen(reason), clean, 96);

@@ -309,6 +309,162 @@ START_TEST(test_url_user_password)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------ */
+/* Rooms                                                               */
+/* ------------------------------------------------------------------ */
+
+/* The rooms "here": #dev (id 5, shown "#Dev") and #ops (id 6). */
+static uint32_t
+stub_room(void *arg, const char *fold, char name[PROTO_ROOM_MAX + 1])
+{
+    (void)arg;
+    if (strcmp(fold, "#lobby") == 0)
+        return MBOX_ROOM_DEFAULT;
+    if (strcmp(fold, "#dev") == 0) {
+        snprintf(name, PROTO_ROOM_MAX + 1, "#Dev");
+        return 5;
+    }
+    if (strcmp(fold, "#ops") == 0) {
+        snprintf(name, PROTO_ROOM_MAX + 1, "#ops");
+        return 6;
+    }
+    return 0;
+}
+
+static void
+room_setup(void)
+{
+    setup();
+    t.room_id = stub_room;
+}
+
+static enum clnodes_verdict
+take_room(const char *s, int64_t now)
+{
+    struct clwire m;
+
+    ck_assert_msg(clwire_parse(s, strlen(s), &m) == 0, "bad test input %s",
+                  s);
+    return clnodes_take_room(&t, &m, now, &batch);
+}
+
+/* The batch is one user's news: n MBOX_USER entries of one message for
+ * the rooms given (0-terminated); emptied. */
+static void
+news_for(const char *what, const uint32_t *rooms)
+{
+    size_t n = 0;
+
+    while (rooms[n] != 0)
+        n++;
+    ck_assert_int_eq((int)batch.len, (int)n);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(batch.v[i].kind, MBOX_USER);
+        ck_assert_ptr_eq(batch.v[i].msg, batch.v[0].msg);
+        ck_assert_int_eq(batch.v[i].room, rooms[i]);
+    }
+    ck_assert_int_eq(told(what), (int)n);
+}
+
+START_TEST(test_rooms_rosters_and_news)
+{
+    static const uint32_t all3[] = { MBOX_ROOM_DEFAULT, 5, 6, 0 };
+    static const uint32_t dflt[] = { MBOX_ROOM_DEFAULT, 0 };
+    static const uint32_t two[] = { MBOX_ROOM_DEFAULT, 5, 0 };
+    char topic[PROTO_TOPIC_MAX + 1];
+
+    ck_assert_int_eq(take("v1 b 1 1 H 0 alice bob carol", 1000),
+                     CLNODES_TAKEN);
+    ck_assert_int_eq(take_room("v1 b 1 1 R 1 #dev alice", 1000),
+                     CLNODES_TAKEN);
+    ck_assert_int_eq(clnodes_room_count(&t, "#dev"), 0);   /* more due */
+    ck_assert_int_eq(take_room("v1 b 1 2 R 0 bob #OPS alice", 1000),
+                     CLNODES_TAKEN);
+    ck_assert_int_eq(take_room("v1 b 1 3 T #ops the ops", 1000),
+                     CLNODES_TAKEN);
+    ck_assert_int_eq(clnodes_room_count(&t, "#dev"), 2);
+    ck_assert_int_eq(clnodes_room_count(&t, "#ops"), 1);
+    ck_assert(clnodes_room_topic(&t, "#ops", topic));
+    ck_assert_str_eq(topic, "the ops");
+    ck_assert_int_eq(told("***"), 0);           /* rosters are quiet */
+    /* A rename and a leave: once per client, over every shared room. */
+    ck_assert_int_eq(take("v1 b 1 2 N 1 alice al", 1000), CLNODES_TAKEN);
+    news_for("alice is now known as al", all3);
+    ck_assert_int_eq(take("v1 b 1 3 L 1 al bye", 1000), CLNODES_TAKEN);
+    news_for("al has left (bye)", all3);
+    ck_assert_int_eq(clnodes_room_count(&t, "#dev"), 1);
+    ck_assert_int_eq(clnodes_room_count(&t, "#ops"), 0);
+    ck_assert_int_eq(take("v1 b 1 4 L 2 carol x", 1000), CLNODES_TAKEN);
+    news_for("carol has left (x)", dflt);
+    /* A node lost: its users leave every room, each announced once. */
+    clnodes_expire(&t, 100000, 20000, &batch, NULL, NULL);
+    news_for("bob has left (lost server b)", two);
+    ck_assert_int_eq(clnodes_room_count(&t, "#dev"), 0);
+}
+END_TEST
+
+START_TEST(test_rooms_channel_messages)
+{
+    size_t cursor = 0;
+    struct clnodes_room v[4];
+
+    ck_assert_int_eq(take("v1 b 1 1 H 0 amy", 1000), CLNODES_TAKEN);
+    ck_assert_int_eq(take_room("v1 b 1 1 j #dev 1 amy", 1000),
+                     CLNODES_TAKEN);
+    ck_assert_int_eq((int)batch.len, 1);
+    ck_assert_int_eq(batch.v[0].room, 5);
+    ck_assert(batch.v[0].announce);
+    ck_assert_int_eq(told("#Dev *** amy has joined\n"), 1);
+    ck_assert_int_eq(take_room("v1 b 1 2 p #DEV 1 amy hi \x1b[1mthere", 1000),
+                     CLNODES_TAKEN);
+    ck_assert(batch.v[0].history);
+    ck_assert_int_eq(told("#Dev <amy> hi [1mthere"), 1);
+    ck_assert_int_eq(take_room("v1 b 1 3 a #dev 1 amy waves", 1000),
+                     CLNODES_TAKEN);
+    ck_assert_int_eq(told("#Dev * amy waves"), 1);
+    ck_assert_int_eq(take_room("v1 b 1 4 t #dev amy new \x07topic", 1000),
+                     CLNODES_TAKEN);
+    ck_assert_str_eq(t.clean, "new topic");
+    ck_assert_int_eq(told("#Dev *** amy set the topic: new topic"), 1);
+    ck_assert_int_eq(clnodes_room_count(&t, "#dev"), 1);
+    /* A room nobody is in here: rosters only. */
+    ck_assert_int_eq(take_room("v1 b 1 5 j #far 1 amy", 1000),
+                     CLNODES_TAKEN);
+    ck_assert_int_eq(told("amy"), 0);
+    ck_assert_int_eq(clnodes_room_count(&t, "#far"), 1);
+    /* Another node in #dev too: /rooms lists each room once. */
+    ck_assert_int_eq(take("v1 c 2 1 H 0 cy", 1000), CLNODES_TAKEN);
+    ck_assert_int_eq(take_room("v1 c 2 1 R 0 #DEV cy", 1000), CLNODES_TAKEN);
+    ck_assert_int_eq(clnodes_rooms_page(&t, &cursor, v, 4), 2);
+    ck_assert_str_eq(v[0].name, "#dev");
+    ck_assert_int_eq(v[0].members, 2);
+    ck_assert_str_eq(v[0].topic, "new topic");
+    ck_assert_str_eq(v[1].name, "#far");
+    ck_assert(cursor == SIZE_MAX);
+    /* A part with and without a reason. */
+    ck_assert_int_eq(take_room("v1 b 1 6 l #dev 1 amy ", 1000),
+                     CLNODES_TAKEN);
+    ck_assert_int_eq(told("#Dev *** amy has left\n"), 1);
+    ck_assert_int_eq(clnodes_room_count(&t, "#dev"), 1);
+    /* Lines of a node not heard on the main channel yet are shown, but
+     * change no roster; our own and another run's are the caller's. */
+    ck_assert_int_eq(take_room("v1 z 9 1 j #dev 1 zed", 1000),
+                     CLNODES_TAKEN);
+    ck_assert_int_eq(told("zed has joined"), 1);
+    ck_assert_int_eq(clnodes_room_count(&t, "#dev"), 1);
+    ck_assert_int_eq(take_room("v1 me 77 1 p #dev 1 x y", 1000),
+                     CLNODES_OWN);
+    ck_assert_int_eq(take_room("v1 me 78 1 p #dev 1 x y", 1000),
+                     CLNODES_FOREIGN);
+    ck_assert_int_eq(take_room("v1 b 5 9 p #dev 1 amy old run", 1000),
+                     CLNODES_REPLAY);
+    ck_assert_int_eq(take_room("v1 b 1 9 R 0 #dev bad!nick", 1000),
+                     CLNODES_BAD);
+    ck_assert_int_eq(told("***"), 0);
+}
+END_TEST
+
 static Suite *
 clnodes_suite(void)
 {
@@ -329,6 +485,12 @@ clnodes_suite(void)
     tcase_add_test(tc, test_nodes_lost_and_back);
     tcase_add_test(tc, test_nodes_expire_releases);
     tcase_add_test(tc, test_nodes_who_pages);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("Rooms");
+    tcase_add_checked_fixture(tc, room_setup, teardown);
+    tcase_add_test(tc, test_rooms_rosters_and_news);
+    tcase_add_test(tc, test_rooms_channel_messages);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("Url");

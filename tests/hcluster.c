@@ -20,13 +20,19 @@ struct hredis rds;
 struct hserver node[NODES_MAX];
 int nnodes;
 
-/* Start node i ("n1", "n2", ...) joined to rds. */
+const char *const *node_args;
+
+/* Start node i ("n1", "n2", ...) joined to rds, with node_args too. */
 void
 node_start(int i)
 {
     char url[64], name[16];
-    const char *args[] = { "--rate", "0", "--cluster", url, "--node-name",
-                           name, "--cluster-timeout", TIMEOUT_ARG, NULL };
+    const char *args[24] = { "--rate", "0", "--cluster", url, "--node-name",
+                             name, "--cluster-timeout", TIMEOUT_ARG, NULL };
+
+    for (size_t k = 0; node_args != NULL && node_args[k] != NULL && k < 15;
+         k++)
+        args[8 + k] = node_args[k];
 
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d", rds.port);
     snprintf(name, sizeof(name), "n%d", i + 1);

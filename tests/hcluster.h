@@ -23,6 +23,7 @@ extern const char *redis_bin;
 extern struct hredis rds;
 extern struct hserver node[NODES_MAX];
 extern int nnodes;
+extern const char *const *node_args;   /* more options for every node */
 
 void node_start(int i);
 void cluster_up(int n);

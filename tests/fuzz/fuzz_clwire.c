@@ -11,7 +11,8 @@
  *   - no crash, leak or sanitizer report;
  *   - every line the table would show clients ends in one LF and holds no
  *     control byte but TAB (remote text is sanitized);
- *   - the table's user count is what paging /who through it lists;
+ *   - the table's user count is what paging /who through it lists, and
+ *     each room's is what paging /who #room lists;
  *   - a URL that parses has a port in 1-65535 and a host, and its
  *     redacted form never holds the password.
  *
@@ -67,6 +68,43 @@ check_batch(struct mbox_vec *batch)
     mbox_vec_free(batch);
 }
 
+/* The rooms "here": #dev and #ops (the default room is #lobby). */
+static uint32_t
+stub_room(void *arg, const char *fold, char name[PROTO_ROOM_MAX + 1])
+{
+    (void)arg;
+    if (strcmp(fold, "#lobby") == 0)
+        return MBOX_ROOM_DEFAULT;
+    if (strcmp(fold, "#dev") != 0 && strcmp(fold, "#ops") != 0)
+        return 0;
+    snprintf(name, PROTO_ROOM_MAX + 1, "%s", fold);
+    return fold[1] == 'd' ? 5 : 6;
+}
+
+/* /who #room through the table lists as many as it counts. */
+static void
+check_rooms(const struct clnodes *t)
+{
+    struct clnodes_room v[8];
+    size_t cursor = 0, n;
+
+    while ((n = clnodes_rooms_page(t, &cursor, v, 8)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            char fold[PROTO_ROOM_MAX + 1];
+            size_t listed = 0, node = 0, pos = 0;
+            proto_room_fold(v[i].name, fold);
+            while (clnodes_room_who_page(t, fold, &node, &pos, 5,
+                                         count_nick, &listed))
+                ;
+            if (listed != v[i].members)
+                fail("/who #room pages and its count differ", v[i].name,
+                     strlen(v[i].name));
+        }
+        if (cursor == SIZE_MAX)
+            break;
+    }
+}
+
 /* Every message of the input, in order, through one node table. */
 static void
 fuzz_messages(const char *p, size_t len)
@@ -78,11 +116,15 @@ fuzz_messages(const char *p, size_t len)
     int64_t now = 1000;
 
     clnodes_init(&t, "self", 0x1234);
+    t.room_id = stub_room;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
         struct clwire m;
-        if (clwire_parse(p, n, &m) == 0) {
+        if (clwire_parse(p, n, &m) == 0 &&
+            (clwire_room_type(m.type) || m.type == 'R' || m.type == 'T')) {
+            clnodes_take_room(&t, &m, now, &batch);
+        } else if (clwire_parse(p, n, &m) == 0) {
             if (clnodes_take(&t, &m, now, &batch) == CLNODES_TAKEN &&
                 (m.type == 'P' || m.type == 'A' || m.type == 'M')) {
                 size_t k = clnodes_clean(&t, &m, CLWIRE_MAX);
@@ -100,6 +142,7 @@ fuzz_messages(const char *p, size_t len)
         ;
     if (listed != clnodes_users(&t))
         fail("/who pages and the user count differ", "", 0);
+    check_rooms(&t);
     clnodes_expire(&t, now + 3600 * 1000, 20000, &batch, NULL, NULL);
     check_batch(&batch);
     clnodes_free(&t);

@@ -55,10 +55,11 @@ san="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 flags="-g -O1 -std=gnu11 -pthread -Wall -Wextra -Wno-unused-parameter"
 # Every source but chatd's own (chatd.c, cmdline.c); cluster_none.c
 # (the build without hiredis) stands in for the Redis link (cluster.c,
-# clguests.c, clthread.c, cllink.c).
+# clguests.c, clthread.c, clrooms.c, cllink.c).
 srcs=$(ls "$top"/src/*.c | grep -v -e '/chatd\.c$' -e '/cmdline\.c$' \
     -e '/cluster\.c$' \
-    -e '/clthread\.c$' -e '/cllink\.c$' -e '/clguests\.c$')
+    -e '/clthread\.c$' -e '/cllink\.c$' -e '/clguests\.c$' \
+    -e '/clrooms\.c$')
 
 printf 'int LLVMFuzzerTestOneInput(const char *d, long n)\n{ return 0; }\n' \
     >"$tmp/probe.c"
