@@ -80,9 +80,9 @@ acctadd_run(const struct settings *s)
     struct store *st;
     int rc;
 
-    if (s->state_dir == NULL)
+    if (s->state_dir == NULL && s->cluster_url == NULL)
         fail(2, "--add-account needs state-dir (in chatd.conf or on the "
-                "command line)");
+                "command line), or a cluster");
     if (read_password(pw, sizeof(pw)) < 0)
         fail(2, "--add-account: no password on standard input");
     check_input(cmd.add_account, pw);
@@ -91,8 +91,12 @@ acctadd_run(const struct settings *s)
     explicit_bzero(pw, sizeof(pw));
     if (rc < 0)
         fail(1, "cannot hash the password");
-    if (store_sqlite_open(s->state_dir, &st, err, sizeof(err)) != STORE_OK)
-        fail(s->state_dir ? 2 : 1, err);
+    if ((s->cluster_url
+         ? store_redis_open(s->cluster_url, s->cluster_channel, &st, err,
+                            sizeof(err))
+         : store_sqlite_open(s->state_dir, &st, err, sizeof(err))) !=
+        STORE_OK)
+        fail(1, err);
     rc = st->ops->account_put(st, &a, STORE_REPLACE);
     explicit_bzero(a.hash, sizeof(a.hash));
     if (rc < 0) {

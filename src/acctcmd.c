@@ -17,6 +17,7 @@
 #include "acctrule.h"
 #include "bans.h"
 #include "client.h"
+#include "cluster.h"
 #include "command.h"
 #include "hub.h"
 #include "log.h"
@@ -115,6 +116,8 @@ acctcmd_nick(struct session *s, const char *name)
 
     if (!storethr_enabled())
         return 0;
+    if (cluster_enabled() && !cluster_link_up())
+        return 0;           /* names cannot change: /nick says why */
     if (bans_match_name(name, (int64_t)time(NULL), &b)) {
         session_error(s, "%s is banned on this server", name);
         return 1;

@@ -40,6 +40,26 @@ bans_clear(void)
     pthread_rwlock_unlock(&bans.lock);
 }
 
+/* Replace every ban and mute by v (n) and m (nm), given away (from
+ * xmalloc()): the bans loaded again, with no moment without any. */
+void
+bans_replace(struct ban *v, size_t n, struct mute *m, size_t nm)
+{
+    struct ban *oldv;
+    struct mute *oldm;
+
+    pthread_rwlock_wrlock(&bans.lock);
+    oldv = bans.v;
+    oldm = bans.m;
+    bans.v = v;
+    bans.n = bans.cap = n;
+    bans.m = m;
+    bans.nm = bans.capm = nm;
+    pthread_rwlock_unlock(&bans.lock);
+    free(oldv);
+    free(oldm);
+}
+
 /* Add b (copied). */
 void
 bans_add(const struct ban *b)

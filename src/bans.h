@@ -32,6 +32,7 @@ struct mute {
 
 /* Store thread (and main, before and after it runs). */
 void   bans_clear(void);
+void   bans_replace(struct ban *v, size_t n, struct mute *m, size_t nm);
 void   bans_add(const struct ban *b);
 size_t bans_remove(int64_t id);
 void   mutes_set(const struct mute *m);

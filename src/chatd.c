@@ -396,12 +396,21 @@ open_store(struct chatd *d)
     char err[1024];
     int rc;
 
-    if (s->state_dir == NULL)
-        return;
-    rc = store_sqlite_open(s->state_dir, &d->store, err, sizeof(err));
-    if (rc == STORE_OK) {
-        log_info("accounts in %s/chatd.db", s->state_dir);
-        return;
+    if (s->cluster_url != NULL) {
+        rc = store_redis_open(s->cluster_url, s->cluster_channel,
+                              &d->store, err, sizeof(err));
+        if (rc == STORE_OK) {
+            log_info("accounts in the cluster's Redis");
+            return;
+        }
+    } else {
+        if (s->state_dir == NULL)
+            return;
+        rc = store_sqlite_open(s->state_dir, &d->store, err, sizeof(err));
+        if (rc == STORE_OK) {
+            log_info("accounts in %s/chatd.db", s->state_dir);
+            return;
+        }
     }
     d->store = NULL;
     if (rc == STORE_FUTURE || need != NULL) {

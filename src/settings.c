@@ -569,7 +569,8 @@ settings_check(const struct settings *s, char *err, size_t errlen)
                  "nothing to listen on");
         return -1;
     }
-    if ((s->login_required || s->opers) && s->state_dir == NULL) {
+    if ((s->login_required || s->opers) && s->state_dir == NULL &&
+        s->cluster_url == NULL) {
         snprintf(err, errlen, "%s needs accounts: set state-dir",
                  s->login_required ? "login-required" : "opers");
         return -1;

@@ -59,6 +59,10 @@ struct store_ops {
                  void (*ban)(const struct ban *b),
                  void (*mute)(const struct mute *m));
     void (*close)(struct store *st);
+    /* NULL for a store only this node writes; else 1 if the bans or
+     * mutes changed (on any node) since the last call, 0 if not, -1 on
+     * error: the store thread polls it and loads them again. */
+    int  (*changed)(struct store *st);
 };
 
 struct store {

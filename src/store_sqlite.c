@@ -262,7 +262,7 @@ sq_load(struct store *st, int64_t now, void (*ban)(const struct ban *b),
 
 static const struct store_ops sq_ops = {
     sq_account_get, sq_account_put, sq_ban_add, sq_ban_del, sq_mute_set,
-    sq_mute_del, sq_load, sq_close
+    sq_mute_del, sq_load, sq_close, NULL
 };
 
 /*

@@ -34,6 +34,8 @@
 #define FAILS_MAX     1024          /* addresses remembered */
 #define FAIL_FORGET   (10 * 60 * 1000L)     /* ms */
 #define DELAY_SHIFT_MAX 4           /* up to 16 times login-delay */
+#define POLL_MS       250           /* a shared store: how often to ask
+                                       whether other nodes changed bans */
 
 struct fail {
     uint8_t  addr[16];              /* the address, /64 for IPv6 */
@@ -491,6 +493,66 @@ wait_for_work(long ms)
     pthread_cond_timedwait(&sth.cond, &sth.lock, &ts);
 }
 
+/* What a reload collects before it replaces the bans in memory. */
+static struct {
+    struct ban  *v;
+    size_t       n, cap;
+    struct mute *m;
+    size_t       nm, capm;
+} coll;
+
+static void
+collect_ban(const struct ban *b)
+{
+    if (coll.n == coll.cap) {
+        coll.cap = coll.cap ? coll.cap * 2 : 16;
+        coll.v = xrealloc(coll.v, coll.cap * sizeof(*coll.v));
+    }
+    coll.v[coll.n++] = *b;
+}
+
+static void
+collect_mute(const struct mute *m)
+{
+    if (coll.nm == coll.capm) {
+        coll.capm = coll.capm ? coll.capm * 2 : 16;
+        coll.m = xrealloc(coll.m, coll.capm * sizeof(*coll.m));
+    }
+    coll.m[coll.nm++] = *m;
+}
+
+/*
+ * A store other nodes write: every POLL_MS, ask whether the bans or
+ * mutes changed and if so load them again and have every worker close
+ * whom a new ban covers (so a ban on one node closes its client on
+ * another within a second).  Returns ms until the next poll, or -1.
+ */
+static long
+poll_shared(void)
+{
+    static int64_t next;
+    int64_t now = clock_ms();
+
+    if (sth.st->ops->changed == NULL)
+        return -1;
+    if (now < next)
+        return (long)(next - now);
+    next = now + POLL_MS;
+    if (sth.st->ops->changed(sth.st) != 1)
+        return POLL_MS;
+    memset(&coll, 0, sizeof(coll));
+    if (sth.st->ops->load(sth.st, (int64_t)time(NULL), collect_ban,
+                          collect_mute) < 0) {
+        log_warnx("store: %s", sth.st->err);
+        free(coll.v);
+        free(coll.m);
+        return POLL_MS;
+    }
+    bans_replace(coll.v, coll.n, coll.m, coll.nm);
+    tell_banned();
+    return POLL_MS;
+}
+
 /* The loop: run what is due, then what is queued, then wait. */
 static void *
 storethr_main(void *arg)
@@ -500,7 +562,7 @@ storethr_main(void *arg)
     pthread_mutex_lock(&sth.lock);
     while (!sth.stop) {
         struct store_req *r = sth.head;
-        long ms;
+        long ms, poll;
         if (r != NULL) {
             sth.head = r->next;
             if (sth.head == NULL)
@@ -512,6 +574,9 @@ storethr_main(void *arg)
         }
         pthread_mutex_unlock(&sth.lock);
         ms = run_due();
+        poll = poll_shared();
+        if (poll >= 0 && (ms < 0 || poll < ms))
+            ms = poll;
         pthread_mutex_lock(&sth.lock);
         if (sth.head == NULL && !sth.stop)
             wait_for_work(ms);
