@@ -215,6 +215,7 @@ reload(const struct settings *run)
         if (!k->live && !settings_equal(&ns, run, k) && n < sizeof(fixed))
             n += (size_t)snprintf(fixed + n, sizeof(fixed) - n, "%s%s",
                                   n ? ", " : "", k->name);
+    conf->login_required = run->login_required;    /* needs a restart */
     fit_max_clients(&ns);
     hub_set_limits(ns.max_clients);
     log_set_verbose(ns.verbose);
@@ -440,14 +441,6 @@ start_serving(struct chatd *d)
                           .announce_limit = s->announce_limit,
                           .history = s->history }, err, sizeof(err)) < 0)
         refuse(2, err);
-    if (d->store && storethr_start(d->store, &(struct storethr_conf){
-                         .workers = s->workers,
-                         .login_delay = s->login_delay,
-                         .opers = s->opers,
-                         .registration = s->registration }) < 0) {
-        daemon_pidfile_remove();
-        exit(2);
-    }
     if (s->cluster_url) {
         d->cc.port = d->port > 0 ? d->port : d->tls_port; /* bound */
         if (cluster_start(&d->cc, err, sizeof(err)) < 0) {
@@ -456,6 +449,16 @@ start_serving(struct chatd *d)
         }
     }
     worker_pool_start(s->workers, d->conf);
+    /* After the workers, whose mailboxes it answers; before anyone
+     * connects. */
+    if (d->store && storethr_start(d->store, &(struct storethr_conf){
+                         .workers = s->workers,
+                         .login_delay = s->login_delay,
+                         .opers = s->opers,
+                         .registration = s->registration }) < 0) {
+        daemon_pidfile_remove();
+        exit(2);
+    }
     cluster_run();
     if (s->tls_port != CHATD_PORT_OFF)
         tls_start();

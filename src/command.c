@@ -412,6 +412,7 @@ command_line(struct session *s, char *line, size_t len)
     case PROTO_MUTE:
     case PROTO_UNMUTE:
         acctcmd_run(s, &cmd);
+        explicit_bzero(line, len);      /* it may have held a password */
         break;
     case PROTO_BAD:
         session_error(s, "%s", cmd.text);

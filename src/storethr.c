@@ -567,13 +567,11 @@ storethr_main(void *arg)
             sth.head = r->next;
             if (sth.head == NULL)
                 sth.tail = NULL;
-            pthread_mutex_unlock(&sth.lock);
-            take(r);
-            pthread_mutex_lock(&sth.lock);
-            continue;
         }
         pthread_mutex_unlock(&sth.lock);
-        ms = run_due();
+        if (r != NULL)
+            take(r);
+        ms = run_due();             /* every round: none starves */
         poll = poll_shared();
         if (poll >= 0 && (ms < 0 || poll < ms))
             ms = poll;
