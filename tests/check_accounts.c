@@ -623,6 +623,36 @@ END_TEST
 /* A storm of wrong logins                                             */
 /* ------------------------------------------------------------------ */
 
+/* A failed login puts its address's next login off (login-delay): a
+ * login from another address, sent later, is answered first, and the
+ * put-off one is answered in the end. */
+START_TEST(test_failed_login_slowed)
+{
+    const char *args[] = { "-c", conf, "--state-dir", state,
+                           "--login-delay", "3000", NULL };
+    struct hconn *x, *y;
+    char out[4096];
+
+    ck_assert_int_eq(add_account("ivan", "ivanpass12\n", 0, state, out,
+                                 sizeof(out)), 0);
+    ck_assert_msg(hserver_start(&srv, args) == 0, "chatd did not start");
+    x = client_at("127.0.0.1", NULL);
+    y = client_at("::1", NULL);
+    say(x, "/login ivan wrongpass1", "*** error: wrong name or password");
+    hconn_send(x, "/login ivan ivanpass12\n");     /* waits 3 s */
+    say(y, "/login ivan ivanpass12", "*** logged in as ivan");
+    h_expect(x, "*** guest2 is now known as ivan", line, sizeof(line));
+    while (hconn_line(x, line, sizeof(line), 0) == 1)   /* what came */
+        ck_assert_ptr_null(strstr(line, "logged in"));
+    h_expect(x, "*** logged in as ivan", line, sizeof(line));
+    h_expect(y, "*** ivan logged in to its account: you are a guest now",
+             line, sizeof(line));
+    hconn_close(x);
+    hconn_close(y);
+    unserve();
+}
+END_TEST
+
 #define STORM_CLIENTS 10
 #define STORM_EACH    20
 
@@ -696,6 +726,7 @@ accounts_suite(void)
     tcase_add_test(tc, test_ban_nick);
     tcase_add_test(tc, test_mute);
     tc = h_tcase(s, "Storm", setup, teardown, 120);
+    tcase_add_test(tc, test_failed_login_slowed);
     tcase_add_test(tc, test_login_storm);
     return s;
 }
