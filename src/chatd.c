@@ -45,6 +45,9 @@
 #include "tls.h"
 #include "worker.h"
 #include "xmalloc.h"
+#include "acctadd.h"
+#include "store.h"
+#include "storethr.h"
 
 #define FD_RESERVE 32           /* descriptors kept for everything else */
 
@@ -57,6 +60,7 @@ struct chatd {
     int                  port;      /* the bound one (s.port may be 0) */
     int                  tls_port;  /* the same for TLS */
     int                  detach;    /* s.daemon, unless under systemd */
+    struct store        *store;     /* NULL: no accounts */
 };
 
 /* Make a relative path (a string s holds) absolute, from the start
@@ -92,6 +96,7 @@ load_settings(struct settings *s, char *err, size_t errlen)
     absolute_path(s, &s->pidfile);
     absolute_path(s, &s->tls_cert);
     absolute_path(s, &s->tls_key);
+    absolute_path(s, &s->state_dir);
     return settings_check(s, err, errlen);
 }
 
@@ -177,6 +182,7 @@ make_conf(const struct settings *s, int nworkers, char *err, size_t errlen)
         c->sendq = 2 * (s->max_line * 3 + PROTO_PREFIX_MAX);
     c->rate = s->rate;
     c->burst = s->burst;
+    c->login_required = s->login_required;
     c->nmotd = command_motd(motd, &c->motd);
     free(motd);
     return c;
@@ -209,6 +215,7 @@ reload(const struct settings *run)
         if (!k->live && !settings_equal(&ns, run, k) && n < sizeof(fixed))
             n += (size_t)snprintf(fixed + n, sizeof(fixed) - n, "%s%s",
                                   n ? ", " : "", k->name);
+    conf->login_required = run->login_required;    /* needs a restart */
     fit_max_clients(&ns);
     hub_set_limits(ns.max_clients);
     log_set_verbose(ns.verbose);
@@ -365,6 +372,57 @@ check_configuration(struct chatd *d)
     exit(0);
 }
 
+/* Keys that need accounts, set in s: their names, or NULL if none. */
+static const char *
+needs_accounts(const struct settings *s)
+{
+    if (s->login_required && s->opers)
+        return "login-required and opers";
+    if (s->login_required)
+        return "login-required";
+    return s->opers ? "opers" : NULL;
+}
+
+/*
+ * Open the store in state-dir, as the user chatd runs as.  If it cannot,
+ * say so once and go on without accounts, unless a key needs them
+ * (exit 2) or the database is a newer chatd's (exit 2: running without
+ * the accounts it holds would let anyone take their names).
+ */
+static void
+open_store(struct chatd *d)
+{
+    struct settings *s = &d->s;
+    const char *need = needs_accounts(s);
+    char err[1024];
+    int rc;
+
+    if (s->cluster_url != NULL) {
+        rc = store_redis_open(s->cluster_url, s->cluster_channel,
+                              &d->store, err, sizeof(err));
+        if (rc == STORE_OK) {
+            log_info("accounts in the cluster's Redis");
+            return;
+        }
+    } else {
+        if (s->state_dir == NULL)
+            return;
+        rc = store_sqlite_open(s->state_dir, &d->store, err, sizeof(err));
+        if (rc == STORE_OK) {
+            log_info("accounts in %s/chatd.db", s->state_dir);
+            return;
+        }
+    }
+    d->store = NULL;
+    if (rc == STORE_FUTURE || need != NULL) {
+        log_warnx("%s%s%s", err, need ? "; needed by " : "",
+                  need ? need : "");
+        daemon_pidfile_remove();
+        exit(2);
+    }
+    log_warnx("%s: running without accounts", err);
+}
+
 /*
  * The end of phase start (start()): the hub, the cluster, the workers and the
  * acceptor; then tell systemd, and the parent waiting after -d.
@@ -391,6 +449,16 @@ start_serving(struct chatd *d)
         }
     }
     worker_pool_start(s->workers, d->conf);
+    /* After the workers, whose mailboxes it answers; before anyone
+     * connects. */
+    if (d->store && storethr_start(d->store, &(struct storethr_conf){
+                         .workers = s->workers,
+                         .login_delay = s->login_delay,
+                         .opers = s->opers,
+                         .registration = s->registration }) < 0) {
+        daemon_pidfile_remove();
+        exit(2);
+    }
     cluster_run();
     if (s->tls_port != CHATD_PORT_OFF)
         tls_start();
@@ -447,6 +515,7 @@ start(struct chatd *d)
         log_warnx("running as root: use -u USER (the user key) to drop "
                   "privileges after opening the listeners");
     }
+    open_store(d);
     start_serving(d);
 }
 
@@ -457,6 +526,7 @@ stop(struct chatd *d)
     daemon_notify("STOPPING=1");
     listener_stop();
     tls_stop();
+    storethr_stop();
     cluster_stop();
     hub_shutdown();
     worker_pool_stop();
@@ -466,6 +536,17 @@ stop(struct chatd *d)
     log_info("stopped");
 }
 
+/* --add-account: the configuration, then acctadd.c; exit 2 if bad. */
+static int
+add_account(struct chatd *d)
+{
+    char err[1024];
+
+    if (load_settings(&d->s, err, sizeof(err)) < 0)
+        refuse(2, err);
+    return acctadd_run(&d->s);
+}
+
 /* Start, serve until SIGTERM or SIGINT, stop; see the top of the file. */
 int
 main(int argc, char **argv)
@@ -473,6 +554,8 @@ main(int argc, char **argv)
     static struct chatd d;
 
     parse_command_line(argc, argv);
+    if (cmd.add_account != NULL)
+        return add_account(&d);
     check_configuration(&d);
     start(&d);
     signal_loop(&d.sigs, &d.s);

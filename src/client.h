@@ -61,6 +61,11 @@ struct client {
     unsigned          dirty:1;      /* on the worker's flush list */
     unsigned          claiming:1;   /* waits for the cluster's answer to
                                        /nick; reads nothing meanwhile */
+    unsigned          storing:1;    /* waits for the store thread's
+                                       answer (/login, /nick...) */
+    unsigned          oper:1;       /* logged in to an operator account */
+    char              account[PROTO_NICK_MAX + 1];  /* logged in to, or
+                                       "" */
     const char       *closing;      /* reason, once marked for close */
     char              reason[96];   /* storage for a built reason */
 

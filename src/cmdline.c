@@ -18,6 +18,8 @@
 
 #define CHATD_CONFIG_FILE SYSCONFDIR "/chatd.conf"
 #define OPT_MAX 64
+#define OPT_ADD_ACCOUNT 200         /* long options without a key */
+#define OPT_OPER        201
 
 struct cmdline cmd = { .progname = "chatd", .config = CHATD_CONFIG_FILE };
 
@@ -49,6 +51,9 @@ cmdline_build(void)
                                       'c' };
     long_opts[n++] = (struct option){ "check-config", no_argument, NULL,
                                       't' };
+    long_opts[n++] = (struct option){ "add-account", required_argument,
+                                      NULL, OPT_ADD_ACCOUNT };
+    long_opts[n++] = (struct option){ "oper", no_argument, NULL, OPT_OPER };
     long_opts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
     long_opts[n++] = (struct option){ "version", no_argument, NULL, 'V' };
     long_opts[n] = (struct option){ NULL, 0, NULL, 0 };
@@ -111,13 +116,18 @@ usage(int status)
             CHATD_CONFIG_FILE);
     print_option(f, 't', "check-config", NULL,
                  "check the configuration and exit (-v: show it)");
+    print_option(f, 0, "add-account", "NAME",
+                 "add account NAME (or set its password) in\n"
+                 "state-dir, the password read from stdin, and exit");
+    print_option(f, 0, "oper", NULL,
+                 "with --add-account: the account is an operator");
     for (const struct settings_key *k = settings_keys; k->name; k++)
         print_option(f, k->shortopt, k->name, k->arg, k->help);
     print_option(f, 'h', "help", NULL, "show this help and exit");
     print_option(f, 'V', "version", NULL, "show the version and exit");
-    fprintf(f, "\nEvery option but -c, -t, -h and -V is also a key of the "
-            "config file;\nthe command line wins.  See chatd(8) and "
-            "chatd.conf(5).\n");
+    fprintf(f, "\nEvery option but -c, -t, --add-account, --oper, -h and "
+            "-V is also a key\nof the config file; the command line wins.  "
+            "See chatd(8) and chatd.conf(5).\n");
     exit(0);
 }
 
@@ -213,6 +223,12 @@ cmdline_apply(struct settings *s, int first_pass)
         case 't':
             cmd.check = 1;
             continue;
+        case OPT_ADD_ACCOUNT:
+            cmd.add_account = optarg;
+            continue;
+        case OPT_OPER:
+            cmd.add_oper = 1;
+            continue;
         case '?':
         case ':':
             option_error(ch, elem);
@@ -236,5 +252,7 @@ cmdline_apply(struct settings *s, int first_pass)
     }
     if (optind < cmd.argc)
         bad_usage("unexpected argument '%s'", cmd.argv[optind]);
+    if (cmd.add_oper && cmd.add_account == NULL)
+        bad_usage("--oper goes with --add-account NAME");
 }
 

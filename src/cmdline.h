@@ -16,6 +16,8 @@ struct cmdline {
     const char     *config;         /* -c, or the default */
     int             config_given;   /* -c was given: it must exist */
     int             check;          /* -t */
+    const char     *add_account;    /* --add-account NAME */
+    int             add_oper;       /* --oper */
     long            fd_room;        /* most clients the fd limit allows */
     char            startdir[4096]; /* to resolve relative paths */
 };

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acctcmd.h"
 #include "client.h"
 #include "cluster.h"
 #include "command.h"
@@ -115,6 +116,8 @@ say(struct session *s, enum proto_kind kind, const char *text)
         session_error(s, "you are in no room; /join one");
         return;
     }
+    if (!acctcmd_may_talk(s))
+        return;
     m = c->rooms[c->current];
     clean = len * 3 + 1 <= sizeof(stackbuf) ? stackbuf
                                             : xmalloc(len * 3 + 1);
@@ -126,8 +129,8 @@ say(struct session *s, enum proto_kind kind, const char *text)
 }
 
 /* Rename the client to name (valid, and this node's in a cluster). */
-static void
-rename_client(struct session *s, const char *name)
+void
+command_rename(struct session *s, const char *name)
 {
     struct client *c = session_client(s);
     const char *why;
@@ -181,7 +184,7 @@ nick(struct session *s, const char *name)
         return;
     }
     if (strcmp(name, c->nick) == 0) {
-        rename_client(s, name);
+        command_rename(s, name);
         return;
     }
     if (proto_guest_name(name)) {
@@ -189,8 +192,22 @@ nick(struct session *s, const char *name)
                       name);
         return;
     }
+    if (acctcmd_nick(s, name))
+        return;                 /* the store says if name is registered */
+    command_nick_go(s, name);
+}
+
+/*
+ * The rest of /nick, once name is known to be free of accounts: on one
+ * node, the rename; in a cluster, the claim.
+ */
+void
+command_nick_go(struct session *s, const char *name)
+{
+    struct client *c = session_client(s);
+
     if (!cluster_enabled()) {
-        rename_client(s, name);
+        command_rename(s, name);
         return;
     }
     if (taken(c, name)) {
@@ -238,7 +255,7 @@ command_claimed(struct session *s, const char *name, int result)
     }
     switch (result) {
     case CLUSTER_CLAIM_OK:
-        rename_client(s, name);
+        command_rename(s, name);
         break;
     case CLUSTER_CLAIM_TAKEN:
         session_error(s, "nickname is already in use: %s", name);
@@ -249,7 +266,7 @@ command_claimed(struct session *s, const char *name, int result)
         session_notice(s, "nickname %s is also in use on another "
                        "server, which had it first", name);
         hub_guest_name(guest);
-        rename_client(s, guest);
+        command_rename(s, guest);
         break;
     default:
         session_error(s, "cluster link down: nicknames cannot change "
@@ -280,6 +297,8 @@ privmsg(struct session *s, const char *to, const char *text)
     uint64_t id;
     char *clean;
 
+    if (!acctcmd_may_talk(s))
+        return;
     if (!proto_nick_valid(to, NULL) ||
         (hub_lookup(to, &id, &worker, real) < 0 &&
          !(remote = cluster_lookup(to, real, node, sizeof(node)) == 0))) {
@@ -382,6 +401,18 @@ command_line(struct session *s, char *line, size_t len)
         break;
     case PROTO_QUIT:
         quit(s, cmd.text);
+        break;
+    case PROTO_REGISTER:
+    case PROTO_LOGIN:
+    case PROTO_PASSWORD:
+    case PROTO_KICK:
+    case PROTO_BAN:
+    case PROTO_UNBAN:
+    case PROTO_BANS:
+    case PROTO_MUTE:
+    case PROTO_UNMUTE:
+        acctcmd_run(s, &cmd);
+        explicit_bzero(line, len);      /* it may have held a password */
         break;
     case PROTO_BAD:
         session_error(s, "%s", cmd.text);

@@ -17,6 +17,8 @@ void   command_line(struct session *s, char *line, size_t len);
 void   command_too_long(struct session *s);
 void   command_claimed(struct session *s, const char *name, int result);
 void   command_claim_orphan(const char *name, int result);
+void   command_rename(struct session *s, const char *name);
+void   command_nick_go(struct session *s, const char *name);
 
 /* Rooms (roomcmd.c). */
 void   roomcmd_join(struct session *s, const char *name);

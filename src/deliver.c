@@ -12,12 +12,14 @@
  */
 #include "config.h"
 
+#include "acctcmd.h"
 #include "client.h"
 #include "clock.h"
 #include "cluster.h"
 #include "command.h"
 #include "msg.h"
 #include "session.h"
+#include "storethr.h"
 #include "worker_int.h"
 #include "wrooms.h"
 
@@ -39,6 +41,36 @@ claim_answered(struct worker *w, struct mbox_entry *e)
         if (!c->closing)
             worker_run_lines(w, c, clock_ms());
     }
+}
+
+/*
+ * MBOX_STORE: an answer of the store thread for client e->to, or a
+ * hand-off from a worker (a kick, an eviction, a new ban for all).  A
+ * client that was waiting for it may read again unless the answer says
+ * to wait on.
+ */
+static void
+store_answered(struct worker *w, struct mbox_entry *e)
+{
+    struct client *c;
+
+    if (e->op == STORE_OP_BANNED) {
+        for (c = w->clients.first; c != NULL; c = c->next)
+            acctcmd_banned(&(struct session){ w, c });
+        return;
+    }
+    c = clientset_find(&w->clients, e->to);
+    if (e->op == STORE_OP_EVICT) {
+        acctcmd_evict(c ? &(struct session){ w, c } : NULL, e);
+    } else if (c != NULL && !c->closing) {
+        int wait = acctcmd_answer(&(struct session){ w, c }, e);
+        if (c->storing && !wait && e->op != STORE_OP_KICK) {
+            c->storing = 0;
+            if (!c->closing)
+                worker_run_lines(w, c, clock_ms());
+        }
+    }
+    msg_unref(e->msg);
 }
 
 /* Log m (its reference passes on) for client c alone. */
@@ -147,6 +179,9 @@ worker_drain(struct worker *w)
             break;
         case MBOX_CLAIM:
             claim_answered(w, e);
+            break;
+        case MBOX_STORE:
+            store_answered(w, e);
             break;
         }
     }

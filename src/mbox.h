@@ -29,7 +29,10 @@ enum mbox_kind {
     MBOX_DIRECT,        /* msg to client `to` only */
     MBOX_STOP,          /* shut down: flush and close every client */
     MBOX_CONF,          /* switch to conf (SIGHUP) */
-    MBOX_CLAIM          /* cluster: answer to client `to`'s nick claim */
+    MBOX_CLAIM,         /* cluster: answer to client `to`'s nick claim */
+    MBOX_STORE          /* accounts: the store thread's answer to client
+                           `to`, or a worker's hand-off (op says which:
+                           a STORE_OP_* of storethr.h) */
 };
 
 struct mbox_entry {
@@ -46,6 +49,12 @@ struct mbox_entry {
     struct worker_conf *conf;   /* MBOX_CONF: one reference, given away */
     int            result;      /* claim: a CLUSTER_CLAIM_* code; msg
                                    holds the nickname, NUL included */
+    int            op;          /* store: a STORE_OP_* */
+    int            oper;        /* store: a login's account is an
+                                   operator */
+    uint64_t       back;        /* store: the client waiting for an
+                                   eviction, on worker back_worker */
+    int            back_worker;
     struct msg    *wire;        /* outbox only: what to relay to the
                                    cluster, or NULL (one reference) */
 };

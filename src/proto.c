@@ -376,6 +376,79 @@ parse_noargs(char *args, struct proto_cmd *cmd, enum proto_cmd_type type,
     cmd->type = type;
 }
 
+/* A line holding passwords: "/CMD A" (two: "/CMD A B"), one word each.
+ * The error never quotes the line. */
+static void
+parse_secret(char *args, struct proto_cmd *cmd, enum proto_cmd_type type,
+             int two, const char *usage)
+{
+    char *second = split_word(args), *rest = second;
+
+    if (two)
+        rest = split_word(second);
+    if (*args == '\0' || (two && *second == '\0')) {
+        bad(cmd, usage);
+        return;
+    }
+    if (*rest != '\0') {
+        bad(cmd, "a password cannot contain spaces");
+        return;
+    }
+    cmd->type = type;
+    cmd->arg = two ? args : NULL;
+    cmd->text = two ? second : args;
+}
+
+/* "/CMD NAME [rest]" (rest_ok) or "/CMD NAME". */
+static void
+parse_target(char *args, struct proto_cmd *cmd, enum proto_cmd_type type,
+             int rest_ok, const char *usage)
+{
+    char *rest = split_word(args);
+
+    if (*args == '\0' || (!rest_ok && *rest != '\0')) {
+        bad(cmd, usage);
+        return;
+    }
+    cmd->type = type;
+    cmd->arg = args;
+    cmd->text = rest;
+}
+
+/* The commands of accounts and operators; 0 if name is none of them. */
+static int
+parse_account(const char *name, char *args, struct proto_cmd *cmd)
+{
+    if (strcasecmp(name, "register") == 0)
+        parse_secret(args, cmd, PROTO_REGISTER, 0, "usage: /register "
+                     "PASSWORD");
+    else if (strcasecmp(name, "login") == 0)
+        parse_secret(args, cmd, PROTO_LOGIN, 1,
+                     "usage: /login NAME PASSWORD");
+    else if (strcasecmp(name, "password") == 0)
+        parse_secret(args, cmd, PROTO_PASSWORD, 1,
+                     "usage: /password OLD NEW");
+    else if (strcasecmp(name, "kick") == 0)
+        parse_target(args, cmd, PROTO_KICK, 1, "usage: /kick NICK "
+                     "[reason]");
+    else if (strcasecmp(name, "ban") == 0)
+        parse_target(args, cmd, PROTO_BAN, 1, "usage: /ban NICK|ADDRESS"
+                     "[/PREFIX] [DURATION] [reason]");
+    else if (strcasecmp(name, "unban") == 0)
+        parse_target(args, cmd, PROTO_UNBAN, 0,
+                     "usage: /unban NICK|ADDRESS[/PREFIX]");
+    else if (strcasecmp(name, "bans") == 0)
+        parse_noargs(args, cmd, PROTO_BANS, "usage: /bans");
+    else if (strcasecmp(name, "mute") == 0)
+        parse_target(args, cmd, PROTO_MUTE, 1,
+                     "usage: /mute NICK [DURATION]");
+    else if (strcasecmp(name, "unmute") == 0)
+        parse_target(args, cmd, PROTO_UNMUTE, 0, "usage: /unmute NICK");
+    else
+        return 0;
+    return 1;
+}
+
 /*
  * Parse one framed line (NUL-terminated, modified in place) into cmd.
  * Pointers in cmd point into line.  Text is not sanitized here.
@@ -418,7 +491,9 @@ proto_parse(char *line, struct proto_cmd *cmd)
     else if (strcasecmp(name, "quit") == 0) {
         cmd->type = PROTO_QUIT;
         cmd->text = args;
-    } else if (name[0] == '\0')
+    } else if (parse_account(name, args, cmd))
+        ;
+    else if (name[0] == '\0')
         bad(cmd, "empty command (to send a line starting with /, "
                  "type //)");
     else
@@ -482,8 +557,15 @@ static const char *const help_lines[] = {
     "  /part [#room] [reason]  leave a room (the current one)",
     "  /rooms           list the rooms",
     "  /topic [text]    show or set the current room's topic",
+    "  /register PASSWORD      make your nickname an account",
+    "  /login NAME PASSWORD    log in to account NAME (and take the name)",
+    "  /password OLD NEW       change your account's password",
     "  /quit [reason]   leave",
     "  /help            this list",
+    "operators: /kick NICK [reason], /ban NICK|ADDRESS[/PREFIX] "
+    "[DURATION] [reason],",
+    "  /unban NICK|ADDRESS[/PREFIX], /bans, /mute NICK [DURATION], "
+    "/unmute NICK",
     NULL
 };
 

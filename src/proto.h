@@ -27,6 +27,16 @@ enum proto_cmd_type {
     PROTO_PART,         /* arg: room or NULL (current); text: reason */
     PROTO_ROOMS,
     PROTO_TOPIC,        /* text: new topic, or "" to show it */
+    PROTO_REGISTER,     /* text: password */
+    PROTO_LOGIN,        /* arg: name, text: password */
+    PROTO_PASSWORD,     /* arg: old password, text: new */
+    PROTO_KICK,         /* arg: nickname, text: reason, may be empty */
+    PROTO_BAN,          /* arg: nickname or address[/prefix], text:
+                           [duration] [reason], may be empty */
+    PROTO_UNBAN,        /* arg: nickname or address[/prefix] */
+    PROTO_BANS,
+    PROTO_MUTE,         /* arg: nickname, text: duration or "" */
+    PROTO_UNMUTE,       /* arg: nickname */
     PROTO_BAD           /* text: what is wrong, for "*** error: " */
 };
 

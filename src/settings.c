@@ -41,6 +41,35 @@ room_list_check(const char *value)
            "a list of room names (# and 1-32 of A-Z a-z 0-9 _ -)";
 }
 
+static const char *
+registration_check(const char *value)
+{
+    return strcmp(value, "open") == 0 || strcmp(value, "closed") == 0 ?
+           NULL : "registration is open or closed";
+}
+
+/* A space-separated list of nicknames (the opers key). */
+static const char *
+opers_check(const char *value)
+{
+    char name[PROTO_NICK_MAX + 2];
+    size_t n;
+
+    for (const char *p = value; *p != '\0'; p += n) {
+        p += strspn(p, " \t");
+        n = strcspn(p, " \t");
+        if (n == 0)
+            break;
+        if (n > PROTO_NICK_MAX)
+            return "a list of nicknames (1-24 of A-Z a-z 0-9 _ -)";
+        memcpy(name, p, n);
+        name[n] = '\0';
+        if (!proto_nick_valid(name, NULL) || proto_guest_name(name))
+            return "a list of nicknames (1-24 of A-Z a-z 0-9 _ -)";
+    }
+    return NULL;
+}
+
 /*
  * Every setting, in the order --help and the config dump show them.
  * -c, -t, -h and -V are command-line only and live in chatd.c.
@@ -105,6 +134,20 @@ const struct settings_key settings_keys[] = {
     { "announce-limit", 0, SET_INT, 0, 1000000, OFF(announce_limit), 0,
       "N", "rooms of more than N members announce no joins\nor leaves "
       "(default 200)", NULL },
+    { "state-dir", 0, SET_STR, 0, 0, OFF(state_dir), 0, "DIR",
+      "keep accounts, bans and mutes in DIR/chatd.db\n"
+      "(default: none, nothing is kept)", NULL },
+    { "registration", 0, SET_STR, 0, 0, OFF(registration), 0, "MODE",
+      "open or closed: may users /register nicknames\n(default open)",
+      registration_check },
+    { "login-required", 0, SET_BOOL, 0, 1, OFF(login_required), 0, NULL,
+      "only logged-in users may talk (needs state-dir)", NULL },
+    { "opers", 0, SET_STR, 0, 0, OFF(opers), 0, "'A B'",
+      "accounts that are operators once logged in\n(needs state-dir)",
+      opers_check },
+    { "login-delay", 0, SET_INT, 0, 60000, OFF(login_delay), 0, "MS",
+      "wait after a failed login, doubled per failure\nfrom the address "
+      "up to 16 times (default 1000)", NULL },
     { NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
@@ -139,6 +182,8 @@ settings_defaults(struct settings *s)
     s->max_rooms = HUB_MAX_ROOMS;
     s->max_joins = HUB_MAX_JOINS;
     s->announce_limit = HUB_ANNOUNCE_LIMIT;
+    s->registration = "open";
+    s->login_delay = 1000;
 }
 
 /* Free the strings s owns (settings_keep()); s must not be used after. */
@@ -522,6 +567,12 @@ settings_check(const struct settings *s, char *err, size_t errlen)
     if (s->port == CHATD_PORT_OFF && s->tls_port == CHATD_PORT_OFF) {
         snprintf(err, errlen, "port is off and tls-port is not set: "
                  "nothing to listen on");
+        return -1;
+    }
+    if ((s->login_required || s->opers) && s->state_dir == NULL &&
+        s->cluster_url == NULL) {
+        snprintf(err, errlen, "%s needs accounts: set state-dir",
+                 s->login_required ? "login-required" : "opers");
         return -1;
     }
     if (s->port != CHATD_PORT_OFF && s->port != 0 && s->port == s->tls_port) {

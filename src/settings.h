@@ -15,7 +15,7 @@
 #define CHATD_MOTD_MAX       8192       /* bytes of MOTD file read */
 #define CHATD_WORKERS_MAX    256
 #define CHATD_VERBOSE_MAX    2
-#define CHATD_KEYS_MAX       32         /* entries of settings_keys[] */
+#define CHATD_KEYS_MAX       48         /* entries of settings_keys[] */
 
 /* Where a setting's value came from (struct settings' from[]): one of
  * these, or the line of the config file that set it. */
@@ -52,6 +52,11 @@ struct settings {
     long        max_rooms;
     long        max_joins;
     long        announce_limit;
+    const char *state_dir;          /* NULL: no accounts, memory only */
+    const char *registration;       /* "open" or "closed" */
+    int         login_required;
+    const char *opers;              /* space-separated account names */
+    long        login_delay;        /* ms after a failed login */
     int         verbose;
     /* Where each value came from, for "chatd -t -v". */
     const char *file;               /* the config file, if it set any */

@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "acctcmd.h"
 #include "client.h"
 #include "clientset.h"
 #include "clock.h"
@@ -156,7 +157,7 @@ reply_low(const struct worker *w)
 static int
 can_run(const struct worker *w, const struct client *c)
 {
-    return !c->closing && !c->claiming && c->feed == NULL &&
+    return !c->closing && !c->claiming && !c->storing && c->feed == NULL &&
            !w->stopping && c->rq_bytes < reply_low(w);
 }
 
@@ -455,6 +456,7 @@ static void
 accept_client(struct worker *w, int fd, struct transport *tp, int64_t now)
 {
     struct hub_welcome wel;
+    char banned[256];
     struct client *c;
 
     if (tp == NULL)
@@ -466,6 +468,14 @@ accept_client(struct worker *w, int fd, struct transport *tp, int64_t now)
     }
     c = client_new(tp, atomic_fetch_add(&next_client_id, 1),
                    (size_t)w->conf->max_line);
+    if (acctcmd_refusal(c->addr, banned, sizeof(banned))) {
+        log_info("client %s refused: banned", c->addr);
+        c->tp = NULL;
+        refuse(tp, banned);
+        client_free(c);
+        atomic_fetch_sub(&w->load, 1);
+        return;
+    }
     c->user = hub_join(c->id, w->index, &wel, &w->outbox);
     if (c->user == NULL) {
         char line[64];

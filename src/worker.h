@@ -26,6 +26,7 @@ struct worker_conf {
     long        sendq;
     long        rate;
     long        burst;
+    int         login_required; /* only logged-in users may talk */
     struct msg **motd;          /* the MOTD's notices, formatted once */
     size_t      nmotd;
 };

@@ -3,7 +3,8 @@
 #
 # Usage: tests/fuzz/run.sh [SECONDS] [HARNESS...]
 #   SECONDS   how long each harness runs (default: $FUZZ_SECONDS, else 60)
-#   HARNESS   fuzz_proto, fuzz_config, fuzz_clwire, fuzz_tls (default: all
+#   HARNESS   fuzz_proto, fuzz_config, fuzz_clwire, fuzz_tls, fuzz_acct
+#             (default: all
 #             of tests/fuzz/fuzz_*.c)
 #
 # The harnesses are compiled straight from the sources (every src/*.c but
@@ -53,10 +54,11 @@ EOH
 
 san="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 flags="-g -O1 -std=gnu11 -pthread -Wall -Wextra -Wno-unused-parameter"
-# Every source but chatd's own (chatd.c, cmdline.c); cluster_none.c
+# Every source but chatd's own (chatd.c, cmdline.c, acctadd.c); cluster_none.c
 # (the build without hiredis) stands in for the Redis link (cluster.c,
 # clguests.c, clthread.c, clrooms.c, cllink.c).
 srcs=$(ls "$top"/src/*.c | grep -v -e '/chatd\.c$' -e '/cmdline\.c$' \
+    -e '/acctadd\.c$' \
     -e '/cluster\.c$' \
     -e '/clthread\.c$' -e '/cllink\.c$' -e '/clguests\.c$' \
     -e '/clrooms\.c$')
@@ -69,6 +71,10 @@ printf 'int LLVMFuzzerTestOneInput(const char *d, long n)\n{ return 0; }\n' \
 
 # The sources include chatd's TLS (tls.c, tport_tls.c): OpenSSL 3.
 ssl_libs=$(pkg-config --libs openssl 2>/dev/null) || ssl_libs="-lssl -lcrypto"
+# The store (store_sqlite.c, passwd.c): SQLite and Argon2.
+store_libs=$(pkg-config --libs sqlite3 libargon2 2>/dev/null) ||
+    store_libs="-lsqlite3 -largon2"
+ssl_libs="$ssl_libs $store_libs"
 for n in $names; do
     echo "fuzz: building $n"
     if ! "$CLANG" $san $flags -I"$tmp" -I"$top/src" -o "$tmp/$n" \
