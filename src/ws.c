@@ -185,16 +185,20 @@ end_control(struct ws_dec *d)
     return WS_CLOSE;
 }
 
-/* Unmask up to n payload bytes of a data frame from in into out. */
+/* Unmask n payload bytes of a data frame from in into out; *done says
+ * how many were good (n, unless the text is not UTF-8). */
 static enum ws_event
-data_bytes(struct ws_dec *d, const uint8_t *in, size_t n, uint8_t *out)
+data_bytes(struct ws_dec *d, const uint8_t *in, size_t n, uint8_t *out,
+           size_t *done)
 {
     for (size_t i = 0; i < n; i++) {
         uint8_t b = in[i] ^ d->mask[d->moff++ & 3];
+        *done = i;
         if (utf8_step(d, b) < 0)
             return fail(d, WS_CLOSE_BAD_TEXT, "text not UTF-8");
         out[i] = b == '\r' || b == '\n' ? ' ' : b;
     }
+    *done = n;
     d->left -= n;
     d->msg_len += (uint32_t)n;
     return WS_MORE;
@@ -254,7 +258,7 @@ ws_decode(struct ws_dec *d, const uint8_t *in, size_t inlen, size_t *used,
                     k = outcap - o;
                 if (k == 0)
                     goto out;
-                ev = data_bytes(d, in + i, k, out + o);
+                ev = data_bytes(d, in + i, k, out + o, &k);
                 i += k;
                 o += k;
                 break;
