@@ -195,9 +195,11 @@ respond(struct wconn *c, int status, const char *extra, const char *type,
                  type ? "Content-Type: " : "", type ? type : "",
                  type ? "\r\n" : "", body_len,
                  c->close_after ? "close" : "keep-alive");
+    if (n < 0 || (size_t)n >= sizeof(h))
+        n = (int)strlen(h);         /* cut short: cannot happen */
     c->head = xmalloc((size_t)n + 1);
     memcpy(c->head, h, (size_t)n + 1);
-    c->head_len = (size_t)n < sizeof(h) ? (size_t)n : sizeof(h) - 1;
+    c->head_len = (size_t)n;
     c->body = body;
     c->body_len = send_body ? body_len : 0;
     c->woff = 0;

@@ -5,7 +5,8 @@
  * refusals (400, 404, 405, 426, 431, 505, a slow head's 408), Origin
  * checks, WebSocket and nc-style TCP clients chatting in one room both
  * ways, every bad frame closed with the RFC's code while a bystander
- * goes on, and 1,000 WebSocket clients receiving one broadcast.
+ * goes on, 1,000 WebSocket clients receiving one broadcast, and all of
+ * it over TLS with web-tls (the certificates made by tests/htls.c).
  */
 #include "config.h"
 
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "hchatd.h"
+#include "htls.h"
 #include "hws.h"
 
 static int wport;
@@ -51,7 +53,7 @@ START_TEST(test_page_and_keep_alive)
     const char *r2 = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
 
     ck_assert_ptr_nonnull(c);
-    ck_assert_int_eq(hws_http_fd(c->fd, r1, strlen(r1), ans, sizeof(ans)),
+    ck_assert_int_eq(hws_http_conn(c, r1, strlen(r1), ans, sizeof(ans)),
                      200);
     ck_assert_ptr_nonnull(strstr(ans, "Content-Type: text/html; "
                                       "charset=utf-8\r\n"));
@@ -62,7 +64,7 @@ START_TEST(test_page_and_keep_alive)
     ck_assert_ptr_nonnull(strstr(ans, "Connection: keep-alive\r\n"));
     ck_assert_ptr_nonnull(strstr(ans, "<html"));
     /* The same connection serves the next request. */
-    ck_assert_int_eq(hws_http_fd(c->fd, r2, strlen(r2), ans, sizeof(ans)),
+    ck_assert_int_eq(hws_http_conn(c, r2, strlen(r2), ans, sizeof(ans)),
                      200);
     ck_assert_ptr_nonnull(strstr(ans, "\r\n\r\nok\n"));
     hconn_close(c);
@@ -76,12 +78,12 @@ START_TEST(test_head_and_pipelined)
                       "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
 
     ck_assert_ptr_nonnull(c);
-    ck_assert_int_eq(hws_http_fd(c->fd, two, strlen(two), ans, sizeof(ans)),
+    ck_assert_int_eq(hws_http_conn(c, two, strlen(two), ans, sizeof(ans)),
                      200);
     ck_assert_ptr_null(strstr(ans, "<html"));  /* HEAD: no body */
     /* The second answer follows (maybe already read with the first). */
     if (strstr(ans, "\r\n\r\nok\n") == NULL)
-        ck_assert_int_eq(hws_http_fd(c->fd, "", 0, ans, sizeof(ans)), 200);
+        ck_assert_int_eq(hws_http_conn(c, "", 0, ans, sizeof(ans)), 200);
     hconn_close(c);
 }
 END_TEST
@@ -371,6 +373,89 @@ START_TEST(test_thousand_ws_broadcast)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* web-tls                                                             */
+/* ------------------------------------------------------------------ */
+
+static char dir[64], certpath[128], keypath[128], capath[128];
+static struct htls_id ca, server_id;
+
+static void
+start_tls(void)
+{
+    const char *args[] = { "--web-port", "0", "--web-tls", "--tls-cert",
+                           certpath, "--tls-key", keypath, "--rate", "0",
+                           NULL };
+
+    snprintf(dir, sizeof(dir), "/tmp/chatd-web-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(certpath, sizeof(certpath), "%s/cert.pem", dir);
+    snprintf(keypath, sizeof(keypath), "%s/key.pem", dir);
+    snprintf(capath, sizeof(capath), "%s/ca.pem", dir);
+    htls_issue(&ca, "chatd test CA", NULL, -60, 86400, NULL, 1);
+    htls_issue(&server_id, "localhost", "DNS:localhost,IP:127.0.0.1", -60,
+               86400, &ca, 0);
+    htls_write(&ca, capath, NULL);
+    htls_write(&server_id, certpath, keypath);
+    start(args);
+    ck_assert(hserver_wait_log(&srv, " (web tls)", T));
+    wport = hws_web_port(&srv);
+    ck_assert_int_gt(wport, 0);
+}
+
+static void
+stop_tls(void)
+{
+    char cmd[128];
+    int rc;
+
+    stop();
+    htls_free(&ca);
+    htls_free(&server_id);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    rc = system(cmd);
+    (void)rc;
+}
+
+START_TEST(test_https_and_wss)
+{
+    SSL_CTX *ctx = htls_ctx(0, 0, capath);
+    char err[256];
+    struct hconn *h = htls_open(ctx, wport, err, sizeof(err)), *w, *t;
+    const char *req = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    int st;
+
+    ck_assert_msg(h != NULL, "%s", err);
+    ck_assert_int_eq(hws_http_conn(h, req, strlen(req), ans, sizeof(ans)),
+                     200);
+    ck_assert_ptr_nonnull(strstr(ans, "\r\n\r\nok\n"));
+    hconn_close(h);
+    /* Plain HTTP on the TLS port gets nowhere. */
+    ck_assert_int_lt(get("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), 200);
+    w = hws_upgrade(htls_open(ctx, wport, err, sizeof(err)), wport, NULL,
+                    NULL, &st);
+    ck_assert_int_eq(st, 101);
+    expect(w, "*** welcome to chatd, ");
+    ck_assert(hconn_nick(w, "secure_web"));
+    t = join_as("plain_nc");
+    hconn_send(w, "over wss\n");
+    expect(t, "<secure_web> over wss");
+    hconn_send(t, "over tcp\n");
+    expect(w, "<plain_nc> over tcp");
+    /* w chats, so it is counted. */
+    h = htls_open(ctx, wport, err, sizeof(err));
+    ck_assert_msg(h != NULL, "%s", err);
+    req = "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    ck_assert_int_eq(hws_http_conn(h, req, strlen(req), ans, sizeof(ans)),
+                     200);
+    ck_assert_ptr_nonnull(strstr(ans, "\nchatd_clients{transport=\"wss\"} 1\n"));
+    hconn_close(h);
+    hconn_close(w);
+    hconn_close(t);
+    SSL_CTX_free(ctx);
+}
+END_TEST
+
 static Suite *
 web_suite(void)
 {
@@ -397,6 +482,9 @@ web_suite(void)
     tc = h_tcase(s, "Load", NULL, NULL, 120);
     tcase_add_unchecked_fixture(tc, start_web, stop);
     tcase_add_test(tc, test_thousand_ws_broadcast);
+    tc = h_tcase(s, "TLS", NULL, NULL, 60);
+    tcase_add_unchecked_fixture(tc, start_tls, stop_tls);
+    tcase_add_test(tc, test_https_and_wss);
     return s;
 }
 

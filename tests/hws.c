@@ -23,13 +23,20 @@ struct hws {
     uint8_t raw[72000];        /* server bytes not yet parsed */
     size_t  len;
     int     close_code;         /* -2: none yet */
+    const struct hconn_io *inner;   /* TLS under it (htls.c), or NULL */
+    void   *inner_state;
 };
+
+static const struct hconn_io ws_io;
 
 int
 hws_web_port(struct hserver *s)
 {
     char *log = hserver_log(s);
     const char *p = log ? strstr(log, " (web)\n") : NULL;
+
+    if (p == NULL && log != NULL)
+        p = strstr(log, " (web tls)\n");
     int port = 0;
 
     if (p != NULL) {
@@ -74,6 +81,50 @@ write_all(int fd, const void *data, size_t len)
         len -= (size_t)n;
     }
     return 0;
+}
+
+/* Read what the socket (or the TLS under the WebSocket, or the
+ * connection's own io before the upgrade) has, waiting up to ms: > 0, 0
+ * on timeout, -1 at the end. */
+static ssize_t
+io_read(struct hconn *c, void *buf, size_t len, int ms)
+{
+    struct hws *w = c->io == &ws_io ? c->tls : NULL;
+    ssize_t n;
+
+    if (w != NULL && w->inner != NULL) {
+        c->tls = w->inner_state;
+        n = w->inner->read(c, buf, len, ms);
+        c->tls = w;
+        return n;
+    }
+    if (w == NULL && c->io != NULL)
+        return c->io->read(c, buf, len, ms);
+    for (;;) {
+        if (!wait_in(c->fd, ms))
+            return 0;
+        n = read(c->fd, buf, len);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        return n > 0 ? n : -1;
+    }
+}
+
+static int
+io_write(struct hconn *c, const void *data, size_t len)
+{
+    struct hws *w = c->io == &ws_io ? c->tls : NULL;
+    int rc;
+
+    if (w != NULL && w->inner != NULL) {
+        c->tls = w->inner_state;
+        rc = w->inner->write(c, data, len);
+        c->tls = w;
+        return rc;
+    }
+    if (w == NULL && c->io != NULL)
+        return c->io->write(c, data, len);
+    return write_all(c->fd, data, len);
 }
 
 /* Parse one whole server frame at the front of w->raw into buf; returns
@@ -135,13 +186,11 @@ ws_read(struct hconn *c, void *buf, size_t len, int ms)
                 return put;
         if (put == -2)
             return -1;
-        if (!wait_in(c->fd, (int)(end - h_now_ms())))
-            return 0;
-        ssize_t n = read(c->fd, w->raw + w->len, sizeof(w->raw) - w->len);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
+        long left = end - h_now_ms();
+        ssize_t n = io_read(c, w->raw + w->len, sizeof(w->raw) - w->len,
+                            left > 0 ? (int)left : 0);
         if (n <= 0)
-            return -1;
+            return n;
         w->len += (size_t)n;
     }
 }
@@ -185,7 +234,7 @@ hws_frame(struct hconn *c, int op, int fin, int masked, const void *payload,
     int rc;
 
     ck_assert_ptr_nonnull(f);
-    rc = write_all(c->fd, f, make_frame(f, op, fin, masked, payload, n));
+    rc = io_write(c, f, make_frame(f, op, fin, masked, payload, n));
     free(f);
     return rc;
 }
@@ -206,7 +255,7 @@ ws_write(struct hconn *c, const void *data, size_t len)
         o += make_frame(buf + o, 1, 1, 1, p, n);
         p += n + (nl != NULL);
     }
-    rc = write_all(c->fd, buf, o);
+    rc = io_write(c, buf, o);
     free(buf);
     return rc;
 }
@@ -214,7 +263,12 @@ ws_write(struct hconn *c, const void *data, size_t len)
 static void
 ws_close(struct hconn *c)
 {
-    free(c->tls);
+    struct hws *w = c->tls;
+
+    c->tls = w->inner_state;
+    if (w->inner != NULL)
+        w->inner->close(c);
+    free(w);
     c->tls = NULL;
 }
 
@@ -241,7 +295,7 @@ static int head_only;           /* the answer to HEAD has no body */
 /* Read an HTTP answer from fd into out: the head and Content-Length
  * bytes of body.  Returns the status, or -1. */
 static int
-read_answer(int fd, char *out, size_t cap)
+read_answer(struct hconn *c, char *out, size_t cap)
 {
     size_t len = 0;
     long end = h_now_ms() + H_TIMEOUT_MS;
@@ -259,12 +313,13 @@ read_answer(int fd, char *out, size_t cap)
                 return atoi(out + 9);
             }
         }
-        if (len + 1 >= cap || !wait_in(fd, (int)(end - h_now_ms())))
+        long left = end - h_now_ms();
+        if (len + 1 >= cap || left <= 0)
             return -1;
-        ssize_t n = read(fd, out + len, cap - len - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
+        ssize_t n = io_read(c, out + len, cap - len - 1, (int)left);
+        if (n == 0)
+            return -1;
+        if (n < 0) {
             last_len = len;
             return len > 12 ? atoi(out + 9) : -1;
         }
@@ -273,12 +328,13 @@ read_answer(int fd, char *out, size_t cap)
 }
 
 int
-hws_http_fd(int fd, const void *req, size_t len, char *out, size_t cap)
+hws_http_conn(struct hconn *c, const void *req, size_t len, char *out,
+              size_t cap)
 {
-    if (write_all(fd, req, len) < 0)
+    if (len > 0 && io_write(c, req, len) < 0)
         return -1;
     head_only = len >= 5 && memcmp(req, "HEAD ", 5) == 0;
-    return read_answer(fd, out, cap);
+    return read_answer(c, out, cap);
 }
 
 int
@@ -289,7 +345,7 @@ hws_http(int port, const void *req, size_t len, char *out, size_t cap)
 
     if (c == NULL)
         return -1;
-    st = hws_http_fd(c->fd, req, len, out, cap);
+    st = hws_http_conn(c, req, len, out, cap);
     hconn_close(c);
     return st;
 }
@@ -309,9 +365,15 @@ accept_for(const char *key, char *out)
 struct hconn *
 hws_open(int port, const char *origin, const char *extra, int *status)
 {
+    return hws_upgrade(hconn_open(port), port, origin, extra, status);
+}
+
+struct hconn *
+hws_upgrade(struct hconn *c, int port, const char *origin, const char *extra,
+            int *status)
+{
     unsigned char nonce[16];
     char key[32], req[2048], want[40], ans[4096], hdr[80];
-    struct hconn *c = hconn_open(port);
     int st = -1;
 
     *status = -1;
@@ -324,8 +386,8 @@ hws_open(int port, const char *origin, const char *extra, int *status)
              "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
              "%s%s%s%s\r\n", port, key, origin ? "Origin: " : "",
              origin ? origin : "", origin ? "\r\n" : "", extra ? extra : "");
-    if (write_all(c->fd, req, strlen(req)) < 0 ||
-        (st = read_answer(c->fd, ans, sizeof(ans))) != 101) {
+    if (io_write(c, req, strlen(req)) < 0 ||
+        (st = read_answer(c, ans, sizeof(ans))) != 101) {
         *status = st;
         hconn_close(c);
         return NULL;
@@ -342,6 +404,8 @@ hws_open(int port, const char *origin, const char *extra, int *status)
     size_t rest = last_len - (size_t)(eoh + 4 - ans);
     memcpy(w->raw, eoh + 4, rest);
     w->len = rest;
+    w->inner = c->io;
+    w->inner_state = c->tls;
     c->tls = w;
     c->io = &ws_io;
     return c;

@@ -12,7 +12,8 @@
 
 #include "harness.h"
 
-/* The port of chatd's first "listening on ... (web)" line, or 0. */
+/* The port of chatd's first "listening on ... (web)" (or "(web tls)")
+ * line, or 0. */
 int  hws_web_port(struct hserver *s);
 
 /* Upgrade a connection to port with GET /ws (origin: the Origin header,
@@ -20,6 +21,10 @@ int  hws_web_port(struct hserver *s);
  * Returns the connection, or NULL with the HTTP status in *status. */
 struct hconn *hws_open(int port, const char *origin, const char *extra,
                        int *status);
+
+/* The same on c, open already (over TLS: htls_open()). */
+struct hconn *hws_upgrade(struct hconn *c, int port, const char *origin,
+                          const char *extra, int *status);
 
 /* hws_open() and read the welcome, as hconn_join(). */
 struct hconn *hws_join(int port, char *nick, size_t len);
@@ -36,8 +41,8 @@ int  hws_close_code(struct hconn *c, int ms);
  * Content-Length); returns the status, or -1.  The answer goes to out. */
 int  hws_http(int port, const void *req, size_t len, char *out, size_t cap);
 
-/* The same on an open socket fd (keep-alive): a second request. */
-int  hws_http_fd(int fd, const void *req, size_t len, char *out,
-                 size_t cap);
+/* The same on an open connection (keep-alive, or TLS). */
+int  hws_http_conn(struct hconn *c, const void *req, size_t len, char *out,
+                   size_t cap);
 
 #endif
