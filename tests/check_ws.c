@@ -3,15 +3,26 @@
  * decoded into lines (masked, fragmented, split anywhere, UTF-8 across
  * fragments), pings and closes, every refusal with the close code RFC
  * 6455 names, server frames, and the handshake's accept key (the RFC's
- * own example).  No sockets.
+ * own example); and the transport (tport_ws.c) over one end of a
+ * socketpair: lines written in batches into a small socket buffer come
+ * out as whole frames, in order, however the writes are cut; frames
+ * sent before the hand-off are read first; a ping is answered.
  */
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "harness.h"
+#include "transport.h"
 #include "ws.h"
 
 static uint8_t wire[70000];
@@ -264,6 +275,160 @@ START_TEST(test_accept_key)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* The transport over a socketpair                                     */
+/* ------------------------------------------------------------------ */
+
+static int sv[2];
+static char *got;               /* what the peer unframed, as lines */
+static size_t got_len, got_cap;
+static uint8_t peer_raw[1 << 20];
+static size_t peer_len;
+
+/* Read what the transport sent and unframe the whole frames of it. */
+static void
+drain_peer(void)
+{
+    ssize_t n;
+
+    while ((n = read(sv[1], peer_raw + peer_len,
+                     sizeof(peer_raw) - peer_len)) > 0)
+        peer_len += (size_t)n;
+    size_t r = 0;
+    while (peer_len - r >= 2) {
+        size_t h = 2, len = peer_raw[r + 1] & 0x7f;
+        ck_assert_int_eq(peer_raw[r + 1] & 0x80, 0);    /* unmasked */
+        ck_assert_uint_ne(len, 127);        /* no 64-bit lengths here */
+        if (len == 126) {
+            if (peer_len - r < 4)
+                break;
+            len = (size_t)peer_raw[r + 2] << 8 | peer_raw[r + 3];
+            h = 4;
+        }
+        if (peer_len - r < h + len)
+            break;
+        if (got_len + len + 1 > got_cap) {
+            got_cap = (got_len + len + 1) * 2;
+            got = realloc(got, got_cap);
+            ck_assert_ptr_nonnull(got);
+        }
+        ck_assert_int_eq(peer_raw[r], 0x81);
+        memcpy(got + got_len, peer_raw + r + h, len);
+        got_len += len;
+        got[got_len++] = '\n';
+        r += h + len;
+    }
+    memmove(peer_raw, peer_raw + r, peer_len - r);
+    peer_len -= r;
+}
+
+static struct transport *
+pair_transport(const void *pre, size_t npre)
+{
+    int small = 4096;
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    fcntl(sv[1], F_SETFL, O_NONBLOCK);
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    got_len = peer_len = 0;
+    return tport_ws_new(tport_plain_new(sv[0]), pre, npre, 1024, NULL);
+}
+
+START_TEST(test_transport_partial_writes)
+{
+    static char stream[400000], fill[300];
+    static size_t starts[5000];
+    size_t total = 0, off = 0;
+    int nlines = 0, calls = 0, cur = 0;
+    struct transport *t = pair_transport(NULL, 0);
+
+    memset(fill, 'x', sizeof(fill));
+    while (total < sizeof(stream) - 400 && nlines < 5000) {
+        starts[nlines++] = total;
+        total += (size_t)snprintf(stream + total, 400, "line %d %.*s\n",
+                                  nlines, nlines % 300, fill);
+        if (nlines % 7 == 0)            /* a CRLF now and then */
+            memcpy(stream + total - 1, "\r\n", 2), total++;
+    }
+    /* What the worker does: offer whole lines from where it is (a line
+     * begun first), move on by what was taken. */
+    while (off < total) {
+        struct iovec iov[64];
+        int n = 0, l;
+        while (cur + 1 < nlines && starts[cur + 1] <= off)
+            cur++;
+        l = cur;
+        for (size_t at = off; n < 64 && at < total; n++, l++) {
+            size_t end = l + 1 < nlines ? starts[l + 1] : total;
+            iov[n].iov_base = stream + at;
+            iov[n].iov_len = end - at;
+            at = end;
+        }
+        ssize_t w = tport_writev(t, iov, n);
+        calls++;
+        if (w < 0) {
+            ck_assert_int_eq(errno, EAGAIN);
+            drain_peer();
+            continue;
+        }
+        off += (size_t)w;
+        if (calls % 3 == 0)
+            drain_peer();
+    }
+    drain_peer();
+    ck_assert_uint_eq(peer_len, 0);
+    /* CRLF became the frame's end: compare without the CRs. */
+    size_t k = 0;
+    for (size_t i = 0; i < total; i++)
+        if (stream[i] != '\r')
+            stream[k++] = stream[i];
+    ck_assert_uint_eq(got_len, k);
+    ck_assert(memcmp(got, stream, k) == 0);
+    ck_assert_int_gt(calls, 10);        /* the socket was full many times */
+    tport_close(t);
+    close(sv[1]);
+}
+END_TEST
+
+START_TEST(test_transport_reads_and_pings)
+{
+    char buf[256];
+    ssize_t n;
+    struct transport *t;
+
+    frame(1, 1, 1, "early", 5);             /* read with the upgrade */
+    t = pair_transport(wire, wlen);
+    ck_assert_uint_gt(tport_pending(t), 0);
+    n = tport_read(t, buf, sizeof(buf));
+    ck_assert_int_eq(n, 6);
+    ck_assert(memcmp(buf, "early\n", 6) == 0);
+    ck_assert_uint_eq(tport_pending(t), 0);
+    wlen = 0;
+    frame(9, 1, 1, "hi", 2);
+    frame(1, 1, 1, "after", 5);
+    ck_assert_int_eq(write(sv[1], wire, wlen), (ssize_t)wlen);
+    n = tport_read(t, buf, sizeof(buf));
+    ck_assert_int_eq(n, 6);
+    ck_assert(memcmp(buf, "after\n", 6) == 0);
+    n = read(sv[1], buf, sizeof(buf));      /* the pong */
+    ck_assert_int_eq(n, 4);
+    ck_assert(memcmp(buf, "\x8a\x02hi", 4) == 0);
+    /* A bad frame fails the read; closing sends its code. */
+    wlen = 0;
+    frame(2, 1, 1, "b", 1);
+    ck_assert_int_eq(write(sv[1], wire, wlen), (ssize_t)wlen);
+    ck_assert_int_eq(tport_read(t, buf, sizeof(buf)), -1);
+    ck_assert_int_eq(errno, EPROTO);
+    ck_assert_ptr_nonnull(strstr(tport_strerror(t, errno), "1003"));
+    tport_close(t);
+    n = read(sv[1], buf, sizeof(buf));
+    ck_assert_int_eq(n, 4);
+    ck_assert(memcmp(buf, "\x88\x02\x03\xeb", 4) == 0);
+    close(sv[1]);
+}
+END_TEST
+
 static Suite *
 ws_suite(void)
 {
@@ -283,6 +448,9 @@ ws_suite(void)
     tc = h_tcase(s, "Encode", NULL, NULL, 0);
     tcase_add_test(tc, test_server_frames);
     tcase_add_test(tc, test_accept_key);
+    tc = h_tcase(s, "Transport", setup, NULL, 30);
+    tcase_add_test(tc, test_transport_partial_writes);
+    tcase_add_test(tc, test_transport_reads_and_pings);
     return s;
 }
 
