@@ -64,4 +64,13 @@ size_t cluster_rooms_page(size_t *cursor, struct clnodes_room *out,
                           size_t max);
 void   cluster_stats(char *buf, size_t len);
 
+/* The cluster's numbers for /metrics; any thread. */
+struct cluster_metrics {
+    int           enabled;      /* --cluster given */
+    int           link_up;
+    size_t        nodes;        /* this one included */
+    unsigned long relay_out, relay_in, gaps, dropped, reconnects;
+};
+void   cluster_metrics(struct cluster_metrics *m);
+
 #endif

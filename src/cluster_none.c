@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cluster.h"
 
@@ -82,4 +83,10 @@ void
 cluster_stats(char *buf, size_t len)
 {
     snprintf(buf, len, "cluster=off");
+}
+
+void
+cluster_metrics(struct cluster_metrics *m)
+{
+    memset(m, 0, sizeof(*m));
 }
