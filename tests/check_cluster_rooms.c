@@ -237,6 +237,7 @@ START_TEST(test_room_three_nodes)
 
     join_room(a, "#Dev");
     ck_assert(strstr(line, "you joined #Dev: 1 user;"));
+    ck_assert_int_eq(wait_numsub("#dev", 1), 1);   /* subscribed */
     join_room(b, "#dev");
     expect(a, "#Dev *** rb has joined");
     join_room(c, "#DEV");
@@ -336,6 +337,7 @@ START_TEST(test_room_order_concurrent_senders)
         snprintf(nick, sizeof(nick), "or%d", i);
         rd[i] = join_at(i, nick);
         join_room(rd[i], "#ord");
+        ck_assert_int_eq(wait_numsub("#ord", i + 1), i + 1);
         /* Subscribed: its join has come round to the first node. */
         snprintf(want, sizeof(want), "#ord *** or%d has joined", i);
         if (i > 0)
@@ -400,6 +402,7 @@ START_TEST(test_room_only_where_members)
     ck_assert_int_eq(wait_numsub("#quiet", 0), 0);
     /* Joining again subscribes again, and lines flow. */
     join_room(c, "#quiet");
+    ck_assert_int_eq(wait_numsub("#quiet", 1), 1);   /* subscribed */
     join_room(a, "#quiet");
     expect(c, "#quiet *** qa has joined");
     hconn_send(c, "back\n");
@@ -433,6 +436,7 @@ START_TEST(test_v1_channel_unchanged)
     hconn_send(spy, "SUBSCRIBE chatd\r\n");
     ck_assert_int_eq(hconn_expect(spy, ":1", line, sizeof(line), T), 1);
     join_room(a, "#v2only");
+    ck_assert_int_eq(wait_numsub("#v2only", 1), 1);   /* subscribed */
     join_room(b, "#v2only");
     expect(a, "#v2only *** vb has joined");
     hconn_send(a, "/topic rooms are new\n");
@@ -469,6 +473,7 @@ START_TEST(test_room_topic_for_late_node)
     struct hconn *c = join_at(2, "tc");
 
     join_room(a, "#plans");
+    ck_assert_int_eq(wait_numsub("#plans", 1), 1);   /* subscribed */
     hconn_send(a, "/topic ship it\n");
     expect(a, "#plans *** ta set the topic: ship it");
     /* n3 has nobody there; it learns the topic from n1's heartbeat, and
@@ -518,6 +523,7 @@ START_TEST(test_room_after_redis_restart)
     int port = rds.port;
 
     join_room(a, "#back");
+    ck_assert_int_eq(wait_numsub("#back", 1), 1);   /* subscribed */
     join_room(a2, "#back");
     join_room(b, "#back");
     expect(a, "#back *** back2 has joined");
@@ -551,6 +557,7 @@ START_TEST(test_room_node_gone)
     int status;
 
     join_room(a, "#gone");
+    ck_assert_int_eq(wait_numsub("#gone", 1), 1);   /* subscribed */
     join_room(c, "#gone");
     expect(a, "#gone *** gc has joined");
     join_room(b, "#other");
