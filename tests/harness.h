@@ -63,6 +63,7 @@ const char *hserver_chatd(void);
 
 struct hconn *hconn_open(int port);
 struct hconn *hconn_open_addr(const char *addr, int port);
+struct hconn *hconn_open_from(const char *src, const char *addr, int port);
 struct hconn *hconn_join(int port, char *nick, size_t len);
 void  hconn_close(struct hconn *c);
 int   hconn_send(struct hconn *c, const char *fmt, ...)
