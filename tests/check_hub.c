@@ -241,6 +241,7 @@ START_TEST(test_history_on_join)
     struct hub_user *v = hub_join(2, 1, &wv, &outbox);   /* on worker 1 */
 
     free(wv.history);
+    free(wv.history_times);
     mbox_vec_room(&outbox, text("old\n"), 9, MBOX_ROOM_DEFAULT, 1, NULL);
     mbox_vec_room(&outbox, text("notice\n"), 9, MBOX_ROOM_DEFAULT, 0,
                   NULL);                                /* not kept */
@@ -262,6 +263,7 @@ START_TEST(test_history_on_join)
     for (size_t i = 0; i < w.nhistory; i++)
         msg_unref(w.history[i]);
     free(w.history);
+    free(w.history_times);
     hub_leave(u, "x", &outbox);
     hub_leave(v, "x", &outbox);
 }

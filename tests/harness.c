@@ -717,3 +717,35 @@ h_run(const char *const *argv, char *out, size_t cap, int *status)
     *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     return 0;
 }
+
+/*
+ * Does line start with a replay's time stamp, "[YYYY-MM-DD HH:MM] ", of
+ * a time within two minutes of now, in UTC?  Returns 1 or 0.
+ */
+int
+h_stamp_ok(const char *line)
+{
+    struct tm tm, now;
+    time_t t = time(NULL), then;
+    int n = 0;
+
+    memset(&tm, 0, sizeof(tm));
+    if (strlen(line) < 19 || line[0] != '[' || line[17] != ']' ||
+        line[18] != ' ' ||
+        sscanf(line, "[%4d-%2d-%2d %2d:%2d]%n", &tm.tm_year, &tm.tm_mon,
+               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &n) != 5 || n != 18)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    then = timegm(&tm);
+    gmtime_r(&t, &now);
+    return then != (time_t)-1 && then <= t + 60 && then >= t - 180;
+}
+
+/* Is line the history line want (H_STAMP and the line as sent)? */
+int
+h_stamped_is(const char *line, const char *want)
+{
+    return strncmp(want, H_STAMP, 4) == 0 && h_stamp_ok(line) &&
+           strcmp(line + 19, want + 4) == 0;
+}
