@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -252,6 +253,11 @@ START_TEST(test_history_on_join)
     ck_assert_uint_eq(w.nhistory, 2);               /* history = 2 */
     ck_assert_int_eq(memcmp(w.history[0]->data, "m2\n", 3), 0);
     ck_assert_int_eq(memcmp(w.history[1]->data, "m3\n", 3), 0);
+    /* Each kept with the time it was published (UTC seconds). */
+    ck_assert_ptr_nonnull(w.history_times);
+    ck_assert(w.history_times[0] <= (int64_t)time(NULL) &&
+              w.history_times[0] >= (int64_t)time(NULL) - 60);
+    ck_assert(w.history_times[1] >= w.history_times[0]);
     /* A room's lines reach only the workers with members in it... */
     take(0);
     ck_assert_uint_eq(taken.len, 0);
