@@ -13,7 +13,9 @@
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hchatd.h"
 
@@ -217,6 +219,53 @@ START_TEST(test_default_max)
 }
 END_TEST
 
+/* ---------------------------------------------------------- SIGHUP */
+
+static char conf_path[64];
+
+static void
+write_conf(const char *text)
+{
+    FILE *f = fopen(conf_path, "w");
+
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* The three keys are live: SIGHUP raises max-per-address for the next
+ * connection, and closes nobody. */
+START_TEST(test_sighup_live)
+{
+    struct hserver s2;
+    struct hconn *a, *b;
+    const char *args[] = { "-c", conf_path, NULL };
+
+    snprintf(conf_path, sizeof(conf_path), "/tmp/check_limits.%d.conf",
+             (int)getpid());
+    write_conf("max-per-address = 1\nexempt = 127.0.0.1\n");
+    ck_assert_int_eq(hserver_start(&s2, args), 0);
+    srv = s2;                           /* for join_from(), refused_from() */
+    a = join_from("127.0.0.2");
+    refused_from("127.0.0.2", "127.0.0.1", TOO_MANY);
+    write_conf("max-per-address = 2\nexempt = none\n");
+    ck_assert_int_eq(hserver_signal(&s2, SIGHUP), 0);
+    ck_assert_int_eq(hserver_wait_log(&s2, "SIGHUP: configuration reloaded",
+                                      T), 1);
+    b = join_from("127.0.0.2");
+    refused_from("127.0.0.2", "127.0.0.1", TOO_MANY);
+    /* exempt = none now: 127.0.0.1 counts (its first is welcome). */
+    struct hconn *c = join_from("127.0.0.1");
+    hconn_send(a, "still here\n");
+    expect(b, "still here");
+    hconn_close(a);
+    hconn_close(b);
+    hconn_close(c);
+    unlink(conf_path);
+    ck_assert_int_eq(hserver_stop(&s2), 0);
+}
+END_TEST
+
 static Suite *
 limits_suite(void)
 {
@@ -240,6 +289,11 @@ limits_suite(void)
 
     tc = h_tcase(s, "Default16", start_default16, stop, 60);
     tcase_add_test(tc, test_default_max);
+
+    tc = tcase_create("Reload");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_sighup_live);
+    suite_add_tcase(s, tc);
     return s;
 }
 
