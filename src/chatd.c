@@ -30,6 +30,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "addrlimit.h"
 #include "cluster.h"
 #include "command.h"
 #include "conffile.h"
@@ -193,7 +194,7 @@ make_conf(const struct settings *s, int nworkers, char *err, size_t errlen)
 /*
  * SIGHUP: reopen the log, read the configuration again and apply what can
  * change while clients are connected (the keys marked live: MOTD, rate,
- * burst, sendq, max-clients, verbose).  The other keys keep their running
+ * burst, sendq, max-clients, verbose, the per-address limits).  The other keys keep their running
  * values and the log says which of them the file would change.  A bad
  * file changes nothing.  run is the configuration chatd started with.
  */
@@ -220,6 +221,9 @@ reload(const struct settings *run)
     conf->login_required = run->login_required;    /* needs a restart */
     fit_max_clients(&ns);
     hub_set_limits(ns.max_clients);
+    if (addrlimit_set(ns.max_per_address, ns.connect_rate, ns.exempt, err,
+                      sizeof(err)) < 0)
+        log_warnx("SIGHUP: %s", err);       /* checked: cannot happen */
     log_set_verbose(ns.verbose);
     worker_pool_conf(conf);
     if (run->tls_port != CHATD_PORT_OFF || run->web_tls)
@@ -475,6 +479,9 @@ start_serving(struct chatd *d)
     cluster_run();
     if (s->tls_port != CHATD_PORT_OFF || s->web_tls)
         tls_start();
+    if (addrlimit_set(s->max_per_address, s->connect_rate, s->exempt, err,
+                      sizeof(err)) < 0)
+        refuse(2, err);
     if (s->web_port != CHATD_PORT_OFF)
         web_start();
     listener_start();
@@ -517,6 +524,7 @@ start(struct chatd *d)
     pthread_sigmask(SIG_BLOCK, &d->sigs, NULL);
     fit_fd_limit(s->workers);
     fit_max_clients(s);
+    addrlimit_init();
     if (d->detach)
         daemon_detach();
     if (s->pidfile && daemon_pidfile(s->pidfile, s->user, err,
@@ -546,6 +554,7 @@ stop(struct chatd *d)
     cluster_stop();
     hub_shutdown();
     worker_pool_stop();
+    addrlimit_free();
     hub_destroy();
     daemon_pidfile_remove();
     settings_free(&d->s);

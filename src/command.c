@@ -32,15 +32,15 @@
 /*
  * Greet a client that has just joined: its nickname and how many are
  * online, then, as it reads, the MOTD (one notice per line) and the
- * history (wel's references are taken over).
+ * default room's history, framed (wel's references are taken over).
  */
 void
 command_welcome(struct session *s, struct hub_welcome *wel)
 {
     const struct worker_conf *conf = session_conf(s);
     size_t online = wel->online + cluster_remote_count();
-    size_t n = conf->nmotd + wel->nhistory;
-    struct msg **v;
+    struct msg **v = NULL;
+    struct feed *f;
 
     session_notice(s, "welcome to chatd, %s! %zu user%s online; "
                    "/help lists the commands", wel->nick, online,
@@ -49,20 +49,27 @@ command_welcome(struct session *s, struct hub_welcome *wel)
         session_notice(s, "%s", CLUSTER_DOWN_TEXT);
         cluster_told_down();
     }
-    if (n == 0) {
+    if (conf->nmotd + wel->nhistory == 0) {
         free(wel->history);
+        free(wel->history_times);
         return;
     }
-    v = xmalloc(n * sizeof(*v));
-    for (size_t i = 0; i < conf->nmotd; i++) {
-        msg_ref(conf->motd[i], 1);
-        v[i] = conf->motd[i];
+    if (conf->nmotd > 0) {
+        v = xmalloc(conf->nmotd * sizeof(*v));
+        for (size_t i = 0; i < conf->nmotd; i++) {
+            msg_ref(conf->motd[i], 1);
+            v[i] = conf->motd[i];
+        }
     }
+    f = feed_list(v, conf->nmotd);
     if (wel->nhistory > 0)
-        memcpy(v + conf->nmotd, wel->history,
-               wel->nhistory * sizeof(*v));
-    free(wel->history);
-    session_feed(s, feed_list(v, n));
+        feed_add_history(f, wel->room_name, wel->history,
+                         wel->history_times, wel->nhistory);
+    else {
+        free(wel->history);
+        free(wel->history_times);
+    }
+    session_feed(s, f);
 }
 
 /*
@@ -391,6 +398,9 @@ command_line(struct session *s, char *line, size_t len)
         break;
     case PROTO_ROOMS:
         roomcmd_rooms(s);
+        break;
+    case PROTO_HISTORY:
+        roomcmd_history(s, cmd.arg);
         break;
     case PROTO_TOPIC:
         roomcmd_topic(s, cmd.text ? cmd.text : "");

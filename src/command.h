@@ -24,6 +24,7 @@ void   command_nick_go(struct session *s, const char *name);
 void   roomcmd_join(struct session *s, const char *name);
 void   roomcmd_part(struct session *s, const char *name, const char *reason);
 void   roomcmd_rooms(struct session *s);
+void   roomcmd_history(struct session *s, const char *count);
 void   roomcmd_topic(struct session *s, const char *text);
 void   roomcmd_who(struct session *s, const char *name);
 

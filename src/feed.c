@@ -8,6 +8,12 @@
  * FEED_WHO_LINE bytes: the room's members here in join order and, for
  * the default room, those of the other nodes: one list, however many
  * nodes there are.  A /rooms reply is "N rooms:" and a line per room.
+ *
+ * A replay of a room's history (on joining it, on connecting, /history)
+ * follows a list feed's lines (the MOTD) and is framed: "*** history of
+ * #room: N lines", each line as it was sent prefixed with its UTC time
+ * ("[2026-12-03 13:05] <alice> hi"), then "*** end of history".  The
+ * prefixed copies are made as the client reads, one at a time.
  */
 #include "config.h"
 
@@ -15,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "client.h"
 #include "cluster.h"
@@ -29,11 +36,17 @@
 
 enum feed_kind { FEED_LIST, FEED_WHO, FEED_ROOMS };
 enum who_phase { WHO_COUNT, WHO_LOCAL, WHO_REMOTE, WHO_DONE };
+enum hist_phase { HIST_NONE, HIST_HEAD, HIST_LINES, HIST_END, HIST_DONE };
 
 struct feed {
     enum feed_kind  kind;
     struct msg    **v;          /* FEED_LIST: references still to send */
     size_t          n, i;
+    enum hist_phase hphase;     /* FEED_LIST: the framed replay after v */
+    struct msg    **hv;         /* its lines (references) */
+    int64_t        *ht;         /* their times */
+    size_t          hn, hi;
+    char            hroom[PROTO_ROOM_MAX + 1];
     enum who_phase  phase;      /* FEED_WHO, FEED_ROOMS */
     uint32_t        room;       /* FEED_WHO: whose members; FEED_ROOMS:
                                    the last room listed */
@@ -88,6 +101,22 @@ feed_rooms(void)
     return f;
 }
 
+/*
+ * Follow list feed f's lines with a framed replay of room's history: n
+ * references v (oldest first) sent at times t (both arrays and the
+ * references are given away).  n may be 0: the frame says "0 lines".
+ */
+void
+feed_add_history(struct feed *f, const char *room, struct msg **v,
+                 int64_t *t, size_t n)
+{
+    snprintf(f->hroom, sizeof(f->hroom), "%s", room);
+    f->hv = v;
+    f->ht = t;
+    f->hn = n;
+    f->hphase = HIST_HEAD;
+}
+
 void
 feed_free(struct feed *f)
 {
@@ -95,8 +124,76 @@ feed_free(struct feed *f)
         return;
     for (size_t i = f->i; i < f->n; i++)
         msg_unref(f->v[i]);
+    for (size_t i = f->hi; i < f->hn; i++)
+        msg_unref(f->hv[i]);
     free(f->v);
+    free(f->hv);
+    free(f->ht);
     free(f);
+}
+
+/* Line m of the replay as sent at `when`, prefixed with its UTC time. */
+static struct msg *
+stamped(const struct msg *m, int64_t when)
+{
+    char stamp[64];
+    time_t tt = (time_t)when;
+    struct tm tm;
+    struct msg *out;
+    size_t n;
+    char *buf;
+
+    if (gmtime_r(&tt, &tm) == NULL)
+        memset(&tm, 0, sizeof(tm));
+    n = strftime(stamp, sizeof(stamp), "[%Y-%m-%d %H:%M] ", &tm);
+    buf = xmalloc(n + m->len);
+    memcpy(buf, stamp, n);
+    memcpy(buf + n, m->data, m->len);
+    out = msg_new(buf, n + m->len);
+    free(buf);
+    return out;
+}
+
+/* One line of a list feed's framed replay. */
+static void
+hist_step(struct feed *f)
+{
+    switch (f->hphase) {
+    case HIST_HEAD:
+        client_reply(f->c, msg_notice("history of %s: %zu line%s", f->hroom,
+                                      f->hn, f->hn == 1 ? "" : "s"));
+        f->hphase = HIST_LINES;
+        break;
+    case HIST_LINES:
+        if (f->hi == f->hn) {
+            f->hphase = HIST_END;
+            break;
+        }
+        client_reply(f->c, stamped(f->hv[f->hi], f->ht[f->hi]));
+        msg_unref(f->hv[f->hi++]);
+        break;
+    case HIST_END:
+        client_reply(f->c, msg_notice("end of history"));
+        f->hphase = HIST_DONE;
+        break;
+    default:
+        f->hphase = HIST_DONE;
+        break;
+    }
+}
+
+/* One line of a list feed: its own, then its replay's; 0 when done. */
+static int
+list_step(struct feed *f)
+{
+    if (f->i < f->n) {
+        client_reply(f->c, f->v[f->i++]);
+        return 1;
+    }
+    if (f->hphase == HIST_NONE || f->hphase == HIST_DONE)
+        return 0;
+    hist_step(f);
+    return 1;
 }
 
 /* Send the nicknames gathered so far as one notice. */
@@ -235,9 +332,8 @@ feed_fill(struct feed *f, struct client *c, size_t low)
     f->c = c;
     while (c->rq_bytes < low) {
         if (f->kind == FEED_LIST) {
-            if (f->i == f->n)
+            if (!list_step(f))
                 return 0;
-            client_reply(c, f->v[f->i++]);
         } else {
             if (f->phase == WHO_DONE)
                 return 0;
@@ -247,5 +343,8 @@ feed_fill(struct feed *f, struct client *c, size_t low)
                 rooms_step(f);
         }
     }
-    return f->kind == FEED_LIST ? f->i < f->n : f->phase != WHO_DONE;
+    if (f->kind == FEED_LIST)
+        return f->i < f->n ||
+               (f->hphase != HIST_NONE && f->hphase != HIST_DONE);
+    return f->phase != WHO_DONE;
 }

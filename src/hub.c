@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clwire.h"
 #include "hub_int.h"
@@ -248,7 +249,7 @@ hub_join(uint64_t id, int worker, struct hub_welcome *w,
     w->online = hub.count;
     w->room = r->id;
     memcpy(w->room_name, r->name, sizeof(w->room_name));
-    w->nhistory = rooms_history(r, &w->history);
+    w->nhistory = rooms_history(r, 0, &w->history, &w->history_times);
     pthread_mutex_unlock(&hub.lock);
 
     hub_announce(outbox, msg_notice("%s has joined", w->nick), id, r->id,
@@ -459,7 +460,7 @@ number(struct mbox_entry *e)
         return -1;
     e->seq = hub.seq++;
     if (e->history && r != NULL)
-        rooms_remember(r, e->msg);
+        rooms_remember(r, e->msg, (int64_t)time(NULL));
     for (int w = 0; w < hub.nworkers; w++)
         n += r == NULL || r->per_worker[w] > 0;
     if (n == 0)

@@ -31,6 +31,7 @@ struct hub_welcome {
     uint64_t      join_seq;     /* first broadcast it receives */
     size_t        online;       /* users connected, itself included */
     struct msg  **history;      /* references, oldest first; caller frees */
+    int64_t      *history_times;    /* when each was sent; caller frees */
     size_t        nhistory;
     const char   *refused;      /* why hub_join() said no: the error */
 };
@@ -44,6 +45,7 @@ struct hub_joined {
     size_t        members;
     uint64_t      join_seq;     /* /join: first broadcast it receives */
     struct msg  **history;      /* /join: references; caller frees */
+    int64_t      *history_times;    /* /join: their times; caller frees */
     size_t        nhistory;
 };
 
@@ -98,6 +100,7 @@ void   hub_guest_name(char *nick);
 int    hub_lookup(const char *nick, uint64_t *id, int *worker, char *real);
 size_t hub_count(void);
 int    hub_room_find(const char *name, struct hub_joined *j);
+int    hub_room_history(uint32_t room, size_t max, struct hub_joined *j);
 int    hub_room_who_page(uint32_t room, uint64_t *after, size_t max,
                          void (*add)(void *arg, const char *nick),
                          void *arg);

@@ -214,7 +214,7 @@ hub_room_join(struct hub_user *u, const char *name, struct hub_joined *j,
     hub_add_member(u, r);
     describe(r, j);
     j->join_seq = hub.seq;
-    j->nhistory = rooms_history(r, &j->history);
+    j->nhistory = rooms_history(r, 0, &j->history, &j->history_times);
     pthread_mutex_unlock(&hub.lock);
 
     hub_announce(outbox, msg_notice_in(HUB_PREFIX(j), "%s has joined",
@@ -356,6 +356,26 @@ hub_room_find(const char *name, struct hub_joined *j)
     pthread_mutex_lock(&hub.lock);
     if ((r = rooms_find(name)) != NULL)
         describe(r, j);
+    pthread_mutex_unlock(&hub.lock);
+    return r != NULL ? 0 : -1;
+}
+
+/*
+ * /history: the room with id `room` in j (its name) with references to
+ * the last max lines of its history and their times.  Returns 0, or -1
+ * if the room has gone.
+ */
+int
+hub_room_history(uint32_t room, size_t max, struct hub_joined *j)
+{
+    struct room *r;
+
+    memset(j, 0, sizeof(*j));
+    pthread_mutex_lock(&hub.lock);
+    if ((r = rooms_by_id(room)) != NULL) {
+        describe(r, j);
+        j->nhistory = rooms_history(r, max, &j->history, &j->history_times);
+    }
     pthread_mutex_unlock(&hub.lock);
     return r != NULL ? 0 : -1;
 }

@@ -15,6 +15,11 @@
  * "*** error: server full" and closes it, then takes the reserve back; if
  * even that fails, it stops polling the listeners for a while.  Either
  * way no CPU is spun, and it recovers when descriptors free up.
+ *
+ * Each connection is first checked against the per-address limits
+ * (addrlimit.c); one over a limit is told why with one non-blocking send
+ * and closed at once (on a TLS port without a word: a handshake is what
+ * the limit is there to save), so the acceptor never waits on it.
  */
 #include "config.h"
 
@@ -28,6 +33,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addrlimit.h"
 #include "listener.h"
 #include "log.h"
 #include "net.h"
@@ -143,6 +149,52 @@ refuse_with_reserve(int lfd)
     return fd >= 0 ? 0 : -1;
 }
 
+/* Log a refusal, at most once a second (a flood from one address must
+ * not flood the log): "N more" counts those not logged since. */
+static void
+log_refusal(const struct sockaddr *sa, const char *why)
+{
+    static int64_t last_ms;
+    static unsigned long quiet;
+    char a[NET_ADDRSTRLEN];
+    int64_t now = clock_ms();
+
+    if (now - last_ms < 1000) {
+        quiet++;
+        return;
+    }
+    net_addr_string(sa, a, sizeof(a));
+    if (quiet > 0)
+        log_info("client (%s) refused: %s (and %lu more refused)", a, why,
+                 quiet);
+    else
+        log_info("client (%s) refused: %s", a, why);
+    last_ms = now;
+    quiet = 0;
+}
+
+/* Check fd (from sa, on a TLS port or not) against the per-address
+ * limits; one over them is refused and closed.  Returns 0 if it may go
+ * on, -1 if it was closed. */
+static int
+admit(int fd, const struct sockaddr *sa, int tls)
+{
+    char why[128], line[160];
+    int n;
+
+    if (addrlimit_admit(fd, sa, why, sizeof(why)) == 0)
+        return 0;
+    if (!tls) {
+        n = snprintf(line, sizeof(line), "*** error: %s\n", why);
+        ssize_t sent = send(fd, line, (size_t)n,
+                            MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)sent;
+    }
+    log_refusal(sa, why);
+    close(fd);
+    return -1;
+}
+
 /*
  * Accept everything pending on lfd.  Returns 0, or -1 when out of
  * descriptors and the listeners must pause.
@@ -154,8 +206,13 @@ accept_all(int lfd)
     int kind = kind_of(lfd);
 
     for (;;) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
+                         SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd >= 0) {
+            if (admit(fd, (struct sockaddr *)&ss, kind != L_PLAIN) < 0)
+                continue;
             if (kind == L_TLS)
                 tls_handoff(fd);
             else if (kind == L_WEB_TLS)

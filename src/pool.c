@@ -15,6 +15,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "addrlimit.h"
 #include "counter.h"
 #include "hub.h"
 #include "log.h"
@@ -92,7 +93,7 @@ drop_queued(struct workq *q)
         if (tp != NULL)
             tport_close(tp);
         else
-            close(fd);
+            addrlimit_close(fd);
     }
 }
 
@@ -209,7 +210,7 @@ worker_handoff_tport(int fd, struct transport *tp)
         if (tp != NULL)
             tport_close(tp);
         else
-            close(fd);
+            addrlimit_close(fd);
         return;
     }
     mbox_wake(&w->mb);

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <strings.h>
 #include <string.h>
 
@@ -351,6 +352,23 @@ parse_part(char *args, struct proto_cmd *cmd)
     }
 }
 
+/* /history [N]: N from 1 to PROTO_HISTORY_MAX, digits only. */
+static void
+parse_history(char *args, struct proto_cmd *cmd)
+{
+    char *rest = split_word(args);
+    size_t n = strspn(args, "0123456789");
+    long v = n > 0 && n <= 3 && args[n] == '\0' ? atol(args) : -1;
+
+    if (*rest != '\0' || (*args != '\0' && (v < 1 ||
+                                             v > PROTO_HISTORY_MAX))) {
+        bad(cmd, "usage: /history [N], N lines from 1 to 500");
+        return;
+    }
+    cmd->type = PROTO_HISTORY;
+    cmd->arg = *args != '\0' ? args : NULL;
+}
+
 /* /who [#room] */
 static void
 parse_who(char *args, struct proto_cmd *cmd)
@@ -480,6 +498,8 @@ proto_parse(char *line, struct proto_cmd *cmd)
         parse_join(args, cmd);
     else if (strcasecmp(name, "part") == 0)
         parse_part(args, cmd);
+    else if (strcasecmp(name, "history") == 0)
+        parse_history(args, cmd);
     else if (strcasecmp(name, "rooms") == 0)
         parse_noargs(args, cmd, PROTO_ROOMS, "usage: /rooms");
     else if (strcasecmp(name, "topic") == 0) {
@@ -560,6 +580,7 @@ static const char *const help_lines[] = {
     "  /register PASSWORD      make your nickname an account",
     "  /login NAME PASSWORD    log in to account NAME (and take the name)",
     "  /password OLD NEW       change your account's password",
+    "  /history [N]     replay the current room's last N lines (500)",
     "  /quit [reason]   leave",
     "  /help            this list",
     "operators: /kick NICK [reason], /ban NICK|ADDRESS[/PREFIX] "

@@ -12,6 +12,7 @@
 #define PROTO_PREFIX_MAX 64     /* longest prefix proto_format() adds */
 #define PROTO_ROOM_MAX 33       /* longest room name: '#' and 32 */
 #define PROTO_TOPIC_MAX 300     /* longest topic, bytes (sanitized) */
+#define PROTO_HISTORY_MAX 500   /* most lines /history replays */
 
 /* What a client line asks for. */
 enum proto_cmd_type {
@@ -37,6 +38,7 @@ enum proto_cmd_type {
     PROTO_BANS,
     PROTO_MUTE,         /* arg: nickname, text: duration or "" */
     PROTO_UNMUTE,       /* arg: nickname */
+    PROTO_HISTORY,      /* arg: how many lines (1-500), or NULL */
     PROTO_BAD           /* text: what is wrong, for "*** error: " */
 };
 

@@ -86,10 +86,41 @@ roomcmd_join(struct session *s, const char *name)
     }
     session_enter(s, &j);
     session_notice(s, "you joined %s", line);
-    if (j.nhistory > 0)
-        session_feed(s, feed_list(j.history, j.nhistory));
-    else
+    if (j.nhistory > 0) {
+        struct feed *f = feed_list(NULL, 0);
+        feed_add_history(f, j.name, j.history, j.history_times,
+                         j.nhistory);
+        session_feed(s, f);
+    } else {
         free(j.history);
+        free(j.history_times);
+    }
+}
+
+/* /history [N]: replay the current room's last N lines (default and at
+ * most PROTO_HISTORY_MAX), framed, as the client reads. */
+void
+roomcmd_history(struct session *s, const char *count)
+{
+    struct client *c = session_client(s);
+    size_t max = count ? (size_t)atol(count) : PROTO_HISTORY_MAX;
+    struct hub_joined j;
+    struct feed *f;
+
+    if (c->current < 0) {
+        session_error(s, "you are in no room; /join one");
+        return;
+    }
+    /* Publish what this worker's clients said before (this client's
+     * lines in the same read too), so that the replay has them. */
+    hub_publish(session_outbox(s), session_worker(s));
+    if (hub_room_history(c->rooms[c->current]->id, max, &j) < 0) {
+        session_error(s, "no such room: %s", c->rooms[c->current]->name);
+        return;
+    }
+    f = feed_list(NULL, 0);
+    feed_add_history(f, j.name, j.history, j.history_times, j.nhistory);
+    session_feed(s, f);
 }
 
 /* /part [#room] [reason]: leave the named room, or the current one. */

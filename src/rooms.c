@@ -81,8 +81,10 @@ create(const char *name, int permanent)
     proto_room_fold(name, r->fold);
     r->permanent = permanent;
     r->per_worker = xcalloc((size_t)rt.nworkers, sizeof(*r->per_worker));
-    if (rt.history > 0)
+    if (rt.history > 0) {
         r->hist = xcalloc(rt.history, sizeof(*r->hist));
+        r->hist_time = xcalloc(rt.history, sizeof(*r->hist_time));
+    }
     i = name_slot(r->fold);
     r->hnext = rt.byname[i];
     rt.byname[i] = r;
@@ -125,6 +127,7 @@ destroy(struct room *r)
     for (size_t i = 0; i < rt.history; i++)
         msg_unref(r->hist[i]);
     free(r->hist);
+    free(r->hist_time);
     free(r->per_worker);
     free(r);
 }
@@ -277,38 +280,49 @@ rooms_remove(struct room_member *m, int worker)
         destroy(r);
 }
 
-/* Keep m (one more reference) in r's history ring. */
+/* Keep m (one more reference) in r's history ring, sent at `when`
+ * (seconds since the epoch, UTC). */
 void
-rooms_remember(struct room *r, struct msg *m)
+rooms_remember(struct room *r, struct msg *m, int64_t when)
 {
     if (rt.history == 0)
         return;
     msg_unref(r->hist[r->hist_next]);
     msg_ref(m, 1);
     r->hist[r->hist_next] = m;
+    r->hist_time[r->hist_next] = when;
     r->hist_next = (r->hist_next + 1) % rt.history;
     if (r->hist_len < rt.history)
         r->hist_len++;
 }
 
-/* References to r's history, oldest first, in a new array *out; returns
- * how many (0 and NULL for none). */
+/*
+ * References to the last `max` lines of r's history (all: max 0),
+ * oldest first, in a new array *out, and their times in a new array
+ * *times; returns how many (0 and NULLs for none).
+ */
 size_t
-rooms_history(struct room *r, struct msg ***out)
+rooms_history(struct room *r, size_t max, struct msg ***out,
+              int64_t **times)
 {
-    size_t first;
+    size_t first, n = r->hist_len;
 
     *out = NULL;
-    if (r->hist_len == 0)
+    *times = NULL;
+    if (max > 0 && n > max)
+        n = max;
+    if (n == 0)
         return 0;
-    *out = xcalloc(r->hist_len, sizeof(**out));
-    first = (r->hist_next + rt.history - r->hist_len) % rt.history;
-    for (size_t i = 0; i < r->hist_len; i++) {
-        struct msg *m = r->hist[(first + i) % rt.history];
-        msg_ref(m, 1);
-        (*out)[i] = m;
+    *out = xcalloc(n, sizeof(**out));
+    *times = xcalloc(n, sizeof(**times));
+    first = (r->hist_next + rt.history - n) % rt.history;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = (first + i) % rt.history;
+        msg_ref(r->hist[k], 1);
+        (*out)[i] = r->hist[k];
+        (*times)[i] = r->hist_time[k];
     }
-    return r->hist_len;
+    return n;
 }
 
 /* The first member of r who joined it after `order` (0: the first). */

@@ -38,6 +38,7 @@ struct room {
     struct room_member *first, *last;
     uint64_t            orders;         /* last member's order */
     struct msg        **hist;           /* ring of its public lines */
+    int64_t            *hist_time;      /* when each was sent (UTC s) */
     size_t              hist_len, hist_next;
     struct room        *hnext, *inext;  /* by name, by id */
     struct room        *prev, *next;    /* creation order */
@@ -57,8 +58,9 @@ size_t       rooms_count(void);
 struct room_member *rooms_add(struct room *r, struct hub_user *u,
                               int worker);
 void rooms_remove(struct room_member *m, int worker);
-void rooms_remember(struct room *r, struct msg *m);
-size_t rooms_history(struct room *r, struct msg ***out);
+void rooms_remember(struct room *r, struct msg *m, int64_t when);
+size_t rooms_history(struct room *r, size_t max, struct msg ***out,
+                     int64_t **times);
 struct room_member *rooms_member_after(struct room *r, uint64_t order);
 struct room *rooms_after(uint32_t id);
 

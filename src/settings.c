@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "addrmask.h"
 #include "clwire.h"
 #include "hub.h"
 #include "proto.h"
@@ -149,6 +150,26 @@ settings_parse_prefix(const char *text, size_t n, struct settings_prefix *out)
     if (out != NULL)
         *out = pf;
     return 0;
+/* connect-rate: none or COUNT/UNIT (addrmask.c). */
+static const char *
+rate_check(const char *value)
+{
+    static _Thread_local char why[160];
+    struct addr_rate r;
+
+    return addrmask_parse_rate(value, &r, why, sizeof(why)) == 0 ? NULL :
+           why;
+}
+
+/* exempt: none, or addresses and prefixes (addrmask.c). */
+static const char *
+exempt_check(const char *value)
+{
+    static _Thread_local char why[192];
+    struct addr_list l;
+
+    return addrmask_parse_list(value, &l, why, sizeof(why)) == 0 ? NULL :
+           why;
 }
 
 /*
@@ -240,6 +261,15 @@ const struct settings_key settings_keys[] = {
     { "login-delay", 0, SET_INT, 0, 60000, OFF(login_delay), 0, "MS",
       "wait after a failed login, doubled per failure\nfrom the address "
       "up to 16 times (default 1000)", NULL },
+    { "max-per-address", 0, SET_INT, 0, 1000000, OFF(max_per_address), 1,
+      "N", "connections at once from one address (IPv6: one\n/64), "
+      "0 for no limit (default 16)", NULL },
+    { "connect-rate", 0, SET_STR, 0, 0, OFF(connect_rate), 1, "N/UNIT",
+      "new connections from one address, UNIT s, min\nor h, or none "
+      "(default 30/min)", rate_check },
+    { "exempt", 0, SET_STR, 0, 0, OFF(exempt), 1, "'ADDR/N ...'",
+      "addresses and prefixes the two limits above skip,\nor none "
+      "(default '127.0.0.0/8 ::1')", exempt_check },
     { NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
@@ -277,6 +307,9 @@ settings_defaults(struct settings *s)
     s->announce_limit = HUB_ANNOUNCE_LIMIT;
     s->registration = "open";
     s->login_delay = 1000;
+    s->max_per_address = 16;
+    s->connect_rate = "30/min";
+    s->exempt = "127.0.0.0/8 ::1";
 }
 
 /* Free the strings s owns (settings_keep()); s must not be used after. */

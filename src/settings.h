@@ -15,7 +15,7 @@
 #define CHATD_MOTD_MAX       8192       /* bytes of MOTD file read */
 #define CHATD_WORKERS_MAX    256
 #define CHATD_VERBOSE_MAX    2
-#define CHATD_KEYS_MAX       48         /* entries of settings_keys[] */
+#define CHATD_KEYS_MAX       64         /* entries of settings_keys[] */
 
 /* Where a setting's value came from (struct settings' from[]): one of
  * these, or the line of the config file that set it. */
@@ -61,6 +61,9 @@ struct settings {
     int         login_required;
     const char *opers;              /* space-separated account names */
     long        login_delay;        /* ms after a failed login */
+    long        max_per_address;    /* 0: no limit */
+    const char *connect_rate;       /* "30/min", or "none" */
+    const char *exempt;             /* "127.0.0.0/8 ::1", or "none" */
     int         verbose;
     /* Where each value came from, for "chatd -t -v". */
     const char *file;               /* the config file, if it set any */

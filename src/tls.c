@@ -39,6 +39,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include "addrlimit.h"
 #include "clock.h"
 #include "log.h"
 #include "net.h"
@@ -260,7 +261,7 @@ drop(struct hs *h, const char *why)
     unlink_hs(h);
     SSL_free(h->ssl);
     ERR_clear_error();
-    close(h->fd);
+    addrlimit_close(h->fd);
     free(h);
 }
 
@@ -350,7 +351,7 @@ begin(int fd, int web, int64_t now)
                       TLS_HANDSHAKES_MAX);
             last_warn = now;
         }
-        close(fd);
+        addrlimit_close(fd);
         return;
     }
     pthread_mutex_lock(&tls.lock);
@@ -361,7 +362,7 @@ begin(int fd, int web, int64_t now)
                   tls_reason(ERR_peek_last_error()));
         ERR_clear_error();
         SSL_free(ssl);
-        close(fd);
+        addrlimit_close(fd);
         return;
     }
     SSL_set_accept_state(ssl);
@@ -465,7 +466,7 @@ push(int fd, int web)
     uint64_t one = 1;
 
     if (workq_push_data(&tls.q, fd, web ? &web_mark : NULL) < 0) {
-        close(fd);
+        addrlimit_close(fd);
         return;
     }
     if (write(tls.wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)

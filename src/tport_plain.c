@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addrlimit.h"
 #include "transport.h"
 #include "xmalloc.h"
 
@@ -53,7 +54,7 @@ static void
 plain_close(struct transport *t)
 {
     if (t->fd >= 0)
-        close(t->fd);
+        addrlimit_close(t->fd);
     free(t);
 }
 

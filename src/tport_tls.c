@@ -26,6 +26,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "addrlimit.h"
 #include "tls.h"
 #include "tlsio.h"
 #include "transport.h"
@@ -158,7 +159,7 @@ tls_close(struct transport *t)
     SSL_free(tt->ssl);
     ERR_clear_error();
     if (t->fd >= 0)
-        close(t->fd);
+        addrlimit_close(t->fd);
     free(tt);
 }
 

@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addrlimit.h"
 #include "clock.h"
 #include "http.h"
 #include "log.h"
@@ -438,7 +439,7 @@ push(int fd, struct transport *tp)
         if (tp != NULL)
             tport_close(tp);
         else
-            close(fd);
+            addrlimit_close(fd);
         return;
     }
     if (write(web.wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
@@ -482,7 +483,7 @@ web_stop(void)
         if (tp != NULL)
             tport_close(tp);
         else
-            close(fd);
+            addrlimit_close(fd);
     }
     workq_destroy(&web.q);
     close(web.epfd);

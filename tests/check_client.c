@@ -178,6 +178,43 @@ START_TEST(test_render_own)
     free(out);
 }
 END_TEST
+/* A replay is dimmed between its frame lines and ends with the marker
+ * of live traffic; outside a replay a stamped-looking line is as is. */
+START_TEST(test_render_replay)
+{
+    struct render plain = { 0, 0 }, color = { 1, 0 };
+    int rep = 0;
+    char *out;
+
+    ck_assert_uint_eq(render_stamp_len("[2026-12-03 13:05] <a> x"), 19);
+    ck_assert_uint_eq(render_stamp_len("[2026-12-03 13:05]<a> x"), 0);
+    ck_assert_uint_eq(render_stamp_len("[2026-12-3 13:05] <a> x"), 0);
+    ck_assert_uint_eq(render_stamp_len("[2026"), 0);
+    out = render_server(&plain, &rep, "[2026-12-03 13:05] <a> x", 0);
+    ck_assert_str_eq(out, "[2026-12-03 13:05] <a> x\n");
+    free(out);
+    out = render_server(&color, &rep, "[2026-12-03 13:05] <a> x", 0);
+    ck_assert_ptr_null(strstr(out, "\033[2m"));          /* not replaying */
+    free(out);
+    out = render_server(&color, &rep, "*** end of history", 0);
+    ck_assert_ptr_null(strstr(out, RENDER_LIVE_MARK));   /* no replay */
+    free(out);
+    out = render_server(&color, &rep, "*** history of #dev: 1 line", 0);
+    ck_assert_int_eq(rep, 1);
+    free(out);
+    out = render_server(&color, &rep, "[2026-12-03 13:05] #dev <a> x", 0);
+    ck_assert_str_eq(out, "\033[2m[2026-12-03 13:05] #dev <a> x\033[0m\n");
+    free(out);
+    out = render_server(&plain, &rep, "[2026-12-03 13:05] #dev <a> x", 0);
+    ck_assert_str_eq(out, "[2026-12-03 13:05] #dev <a> x\n");
+    free(out);
+    out = render_server(&plain, &rep, "*** end of history", 0);
+    ck_assert_str_eq(out, "*** end of history\n" RENDER_LIVE_MARK "\n");
+    ck_assert_int_eq(rep, 0);
+    free(out);
+}
+END_TEST
+
 START_TEST(test_partial_line_survives)
 {
     struct pty p;
@@ -244,6 +281,69 @@ START_TEST(test_paste_sends_each_line)
     quit_pair(&p, bob, 0);
 }
 END_TEST
+
+/*
+ * Bob spoke before alice's chat connected: chat shows the replay dimmed,
+ * each line with its time, then the marker, then live lines as usual;
+ * with NO_COLOR the same without a colour.
+ */
+static void
+replay_shown(const char *const *env)
+{
+    static const char *const args[] = { "-n", "alice", "127.0.0.1", NULL,
+                                        NULL };
+    const char *argv[5];
+    char port[16], tmp[256];
+    struct pty p;
+    struct hconn *bob = hconn_join(server.port, NULL, 0);
+    long at;
+
+    ck_assert_ptr_nonnull(bob);
+    ck_assert(hconn_nick(bob, "bob"));
+    hconn_send(bob, "before one\nbefore two\n");
+    ck_assert_int_ge(hconn_roundtrip(bob, tmp, sizeof(tmp)), 0);
+    snprintf(port, sizeof(port), "%d", server.port);
+    memcpy(argv, args, sizeof(argv));
+    argv[3] = port;
+    pty_spawn(&p, NULL, env, argv);
+    at = pty_expect(&p, "*** history of #lobby: ", 0, H_TIMEOUT_MS);
+    ck_assert_int_ge(at, 0);
+    ck_assert_int_ge(pty_expect(&p, "] <bob> before two\n*** end of history"
+                                "\n" RENDER_LIVE_MARK "\n", (size_t)at,
+                                H_TIMEOUT_MS), 0);
+    ck_assert(pty_wait_raw(&p, H_TIMEOUT_MS));
+    hconn_send(bob, "now live\n");
+    ck_assert_int_ge(pty_expect(&p, RENDER_LIVE_MARK "\n", 0, 0), 0);
+    ck_assert_int_ge(pty_expect(&p, "<bob> now live\n", 0, H_TIMEOUT_MS),
+                     0);
+    if (env != NULL)
+        ck_assert_int_eq(pty_find_sgr(p.out), -1);
+    else
+        ck_assert_ptr_nonnull(strstr(p.out, "\033[2m["));
+    quit_pair(&p, bob, 0);
+}
+
+START_TEST(test_replay_dimmed)
+{
+    replay_shown(NULL);
+}
+END_TEST
+
+START_TEST(test_replay_no_color)
+{
+    static const char *const env[] = { "NO_COLOR=1", NULL };
+
+    replay_shown(env);
+}
+END_TEST
+
+static void
+server_up_history(void)
+{
+    static const char *const args[] = { "--history", "10", NULL };
+
+    ck_assert_int_eq(hserver_start(&server, args), 0);
+}
 
 START_TEST(test_no_color)
 {
@@ -347,6 +447,14 @@ client_suite(void)
     tcase_add_test(tc, test_nicks_learnt);
     tcase_add_test(tc, test_render_plain_and_color);
     tcase_add_test(tc, test_render_own);
+    tcase_add_test(tc, test_render_replay);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("Replay");
+    tcase_add_unchecked_fixture(tc, server_up_history, server_down);
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, test_replay_dimmed);
+    tcase_add_test(tc, test_replay_no_color);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("Terminal");

@@ -532,6 +532,54 @@ START_TEST(test_documented)
 }
 END_TEST
 
+/* --------------------------------------------------- Limits (#16) */
+
+START_TEST(test_address_limits)
+{
+    ck_assert_int_eq(s.max_per_address, 16);
+    ck_assert_str_eq(s.connect_rate, "30/min");
+    ck_assert_str_eq(s.exempt, "127.0.0.0/8 ::1");
+    ck_assert_msg(parse("max-per-address = 0\nconnect-rate = 10/s\n"
+                        "exempt = 10.0.0.0/8  2001:db8::/32 ::1\n") == 0,
+                  "%s", err);
+    ck_assert_int_eq(s.max_per_address, 0);
+    ck_assert_str_eq(s.connect_rate, "10/s");
+    ck_assert_str_eq(s.exempt, "10.0.0.0/8  2001:db8::/32 ::1");
+    reset();
+    ck_assert_msg(parse("connect-rate = none\nexempt = none\n") == 0, "%s",
+                  err);
+    ck_assert_str_eq(s.exempt, "none");
+}
+END_TEST
+
+START_TEST(test_bad_address_limits)
+{
+    bad("max-per-address = -1\n", "t.conf:1: max-per-address: '-1' is not "
+        "a whole number from 0 to 1000000");
+    reset();
+    bad("max-per-address = many\n", "t.conf:1: max-per-address: 'many' is "
+        "not a whole number from 0 to 1000000");
+    reset();
+    bad("connect-rate = 30\n", "t.conf:1: connect-rate: '30': not none or "
+        "COUNT/UNIT, COUNT from 1 to 1000000 and UNIT s, min or h, such as "
+        "30/min");
+    reset();
+    bad("connect-rate = 0/s\n", "t.conf:1: connect-rate: '0/s': not none "
+        "or COUNT/UNIT, COUNT from 1 to 1000000 and UNIT s, min or h, such "
+        "as 30/min");
+    reset();
+    bad("exempt = 10.0.0.1/8\n", "t.conf:1: exempt: '10.0.0.1/8': "
+        "'10.0.0.1/8': bits are set past the prefix length");
+    reset();
+    bad("exempt = ::1 localhost\n", "t.conf:1: exempt: '::1 localhost': "
+        "'localhost': not an IPv4 or IPv6 address, with an optional "
+        "/PREFIX");
+    reset();
+    bad("exempt = 127.0.0.0/40\n", "t.conf:1: exempt: '127.0.0.0/40': "
+        "'127.0.0.0/40': a prefix length of IPv4 is 0 to 32");
+}
+END_TEST
+
 /* ------------------------------------------------------ Settings */
 
 START_TEST(test_reset_and_equal)
@@ -710,6 +758,8 @@ config_suite(void)
 
     tc = tcase_create("Settings");
     tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_address_limits);
+    tcase_add_test(tc, test_bad_address_limits);
     tcase_add_test(tc, test_reset_and_equal);
     tcase_add_test(tc, test_flags);
     suite_add_tcase(su, tc);

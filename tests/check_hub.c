@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -241,6 +242,7 @@ START_TEST(test_history_on_join)
     struct hub_user *v = hub_join(2, 1, &wv, &outbox);   /* on worker 1 */
 
     free(wv.history);
+    free(wv.history_times);
     mbox_vec_room(&outbox, text("old\n"), 9, MBOX_ROOM_DEFAULT, 1, NULL);
     mbox_vec_room(&outbox, text("notice\n"), 9, MBOX_ROOM_DEFAULT, 0,
                   NULL);                                /* not kept */
@@ -251,6 +253,11 @@ START_TEST(test_history_on_join)
     ck_assert_uint_eq(w.nhistory, 2);               /* history = 2 */
     ck_assert_int_eq(memcmp(w.history[0]->data, "m2\n", 3), 0);
     ck_assert_int_eq(memcmp(w.history[1]->data, "m3\n", 3), 0);
+    /* Each kept with the time it was published (UTC seconds). */
+    ck_assert_ptr_nonnull(w.history_times);
+    ck_assert(w.history_times[0] <= (int64_t)time(NULL) &&
+              w.history_times[0] >= (int64_t)time(NULL) - 60);
+    ck_assert(w.history_times[1] >= w.history_times[0]);
     /* A room's lines reach only the workers with members in it... */
     take(0);
     ck_assert_uint_eq(taken.len, 0);
@@ -262,6 +269,7 @@ START_TEST(test_history_on_join)
     for (size_t i = 0; i < w.nhistory; i++)
         msg_unref(w.history[i]);
     free(w.history);
+    free(w.history_times);
     hub_leave(u, "x", &outbox);
     hub_leave(v, "x", &outbox);
 }

@@ -344,6 +344,21 @@ START_TEST(test_issue_11_history_made_as_read)
         ck_assert_msg(strstr(line, want) != NULL, "line %d: %.40s", i,
                       line);
     }
+    ck_assert_int_eq(hconn_expect(b, "*** end of history", line,
+                                  sizeof(line), T), 1);
+    /* /history makes the same replay as it is read, framed again. */
+    hconn_send(b, "/history\n");
+    ck_assert_int_eq(hconn_expect(b, "*** history of #lobby: 300 lines",
+                                  line, sizeof(line), T), 1);
+    fall_behind(b);
+    for (int i = 0; i < 300; i++) {
+        char want[16];
+        ck_assert_int_eq(hconn_line(b, line, sizeof(line), T), 1);
+        snprintf(want, sizeof(want), "> %04d ", i);
+        ck_assert_msg(h_stamp_ok(line) && strstr(line, want) != NULL,
+                      "line %d: %.40s", i, line);
+    }
+    next_is(b, "*** end of history");
     hconn_send(b, "/help\n");
     ck_assert_int_eq(hconn_expect(b, "*** commands:", line, sizeof(line),
                                   T), 1);

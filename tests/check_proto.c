@@ -402,6 +402,32 @@ START_TEST(test_parse_me_who_help_quit)
 }
 END_TEST
 
+START_TEST(test_parse_history)
+{
+    static const char *const bad[] = { "/history 0", "/history 501",
+        "/history -1", "/history x", "/history 1 2", "/history 0012",
+        "/history +5", "/history 5x", "/history 1000", NULL };
+
+    parse("/history");
+    ck_assert_int_eq(cmd.type, PROTO_HISTORY);
+    ck_assert_ptr_null(cmd.arg);
+    parse("/history 1");
+    ck_assert_int_eq(cmd.type, PROTO_HISTORY);
+    ck_assert_str_eq(cmd.arg, "1");
+    parse("/HISTORY  500 ");
+    ck_assert_int_eq(cmd.type, PROTO_HISTORY);
+    ck_assert_str_eq(cmd.arg, "500");
+    parse("/history 050");
+    ck_assert_int_eq(cmd.type, PROTO_HISTORY);
+    for (int i = 0; bad[i]; i++) {
+        parse(bad[i]);
+        ck_assert_msg(cmd.type == PROTO_BAD, "%s accepted", bad[i]);
+        ck_assert_str_eq(cmd.text, "usage: /history [N], N lines from 1 "
+                         "to 500");
+    }
+}
+END_TEST
+
 START_TEST(test_parse_unknown)
 {
     parse("/frobnicate now");
@@ -525,6 +551,7 @@ proto_suite(void)
     tcase_add_test(tc, test_parse_nick);
     tcase_add_test(tc, test_parse_msg);
     tcase_add_test(tc, test_parse_me_who_help_quit);
+    tcase_add_test(tc, test_parse_history);
     tcase_add_test(tc, test_parse_unknown);
     tcase_add_test(tc, test_issue_11_papercuts);
     suite_add_tcase(s, tc);

@@ -585,12 +585,20 @@ START_TEST(test_history_per_room)
     expect(a, "*** you are in #dev");
     sync_with(a);
     b = join(NULL);
-    want_lines(b, (const char *const[]){ "<alice> l2", "<alice> l3",
-                                         "<alice> l4", NULL });
+    want_lines(b, (const char *const[]){
+        "*** history of #lobby: 3 lines", H_STAMP "<alice> l2",
+        H_STAMP "<alice> l3", H_STAMP "<alice> l4", "*** end of history",
+        NULL });
     hconn_send(b, "/join #dev\n");
     want_lines(b, (const char *const[]){
-        "*** you joined #dev: 2 users; no topic", "#dev <alice> d4",
-        "#dev <alice> d5", "#dev * alice d6", NULL });
+        "*** you joined #dev: 2 users; no topic",
+        "*** history of #dev: 3 lines", H_STAMP "#dev <alice> d4",
+        H_STAMP "#dev <alice> d5", H_STAMP "#dev * alice d6",
+        "*** end of history", NULL });
+    hconn_send(b, "/history 2\n");
+    want_lines(b, (const char *const[]){
+        "*** history of #dev: 2 lines", H_STAMP "#dev <alice> d5",
+        H_STAMP "#dev * alice d6", "*** end of history", NULL });
     next_is(a, "#dev *** guest2 has joined");
     hconn_send(a, "d7\n");
     want_lines(b, (const char *const[]){ "#dev <alice> d7", NULL });
@@ -599,6 +607,13 @@ START_TEST(test_history_per_room)
     hconn_send(b, "/join #other\n");
     want_lines(b, (const char *const[]){
         "*** you joined #other: 1 user; no topic", NULL });
+    hconn_send(b, "/history\n");                   /* it went: none */
+    want_lines(b, (const char *const[]){
+        "*** history of #other: 0 lines", "*** end of history", NULL });
+    hconn_send(b, "/part #other\n/part #dev\n/part\n/history\n");
+    want_lines(b, (const char *const[]){
+        "*** you left #other", "*** you left #dev", "*** you left #lobby",
+        "*** error: you are in no room; /join one", NULL });
     hconn_close(a);
     hconn_close(b);
 }

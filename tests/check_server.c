@@ -345,13 +345,49 @@ START_TEST(test_history_replayed)
     hconn_send(a, "/who\n");                        /* a barrier */
     expect(a, "online:");
     struct hconn *b = join(NULL);
-    next_is(b, "<alice> message 3");                /* history 3 */
-    next_is(b, "<alice> message 4");
-    next_is(b, "<alice> message 5");
+    next_is(b, "*** history of #lobby: 3 lines");   /* history 3 */
+    next_is(b, H_STAMP "<alice> message 3");
+    next_is(b, H_STAMP "<alice> message 4");
+    next_is(b, H_STAMP "<alice> message 5");
+    next_is(b, "*** end of history");
     hconn_send(a, "live\n");
     next_is(b, "<alice> live");                     /* exactly once */
     hconn_close(a);
     hconn_close(b);
+}
+END_TEST
+
+/* /history [N] replays the current room framed, as on joining; a bad N
+ * is refused and says what is accepted. */
+START_TEST(test_history_command)
+{
+    static const char *const bad[] = { "0", "501", "-1", "abc", "1 2",
+                                       "1000", "+3", "2x", NULL };
+    struct hconn *a = join_as("alice");
+
+    for (int i = 1; i <= 4; i++)
+        hconn_send(a, "line %d\n", i);
+    hconn_send(a, "/history\n");
+    next_is(a, "*** history of #lobby: 3 lines");   /* all it keeps */
+    next_is(a, H_STAMP "<alice> line 2");
+    next_is(a, H_STAMP "<alice> line 3");
+    next_is(a, H_STAMP "<alice> line 4");
+    next_is(a, "*** end of history");
+    hconn_send(a, "/HISTORY 1\n");
+    next_is(a, "*** history of #lobby: 1 line");
+    next_is(a, H_STAMP "<alice> line 4");
+    next_is(a, "*** end of history");
+    hconn_send(a, "/history 500\n");
+    next_is(a, "*** history of #lobby: 3 lines");
+    for (int i = 0; i < 4; i++)
+        hconn_line(a, line, sizeof(line), T);
+    ck_assert_str_eq(line, "*** end of history");
+    for (int i = 0; bad[i]; i++) {
+        hconn_send(a, "/history %s\n", bad[i]);
+        next_is(a, "*** error: usage: /history [N], N lines from 1 to 500");
+    }
+    h_silent(a);
+    hconn_close(a);
 }
 END_TEST
 
@@ -407,6 +443,7 @@ server_suite(void)
     tcase_add_test(tc, test_line_too_long_keeps_connection);
     tcase_add_test(tc, test_server_full);
     tcase_add_test(tc, test_history_replayed);
+    tcase_add_test(tc, test_history_command);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("Flood");

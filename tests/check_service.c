@@ -217,7 +217,8 @@ START_TEST(test_option_errors)
         { "--daemon=yes", "option '--daemon' doesn't allow an argument" },
         { "--cluster-t", "option '--cluster-timeout' requires an argument" },
         { "--c", "option '--c' is ambiguous; possibilities: '--cluster' "
-                 "'--cluster-channel' '--cluster-timeout' '--config' "
+                 "'--cluster-channel' '--cluster-timeout' '--connect-rate' "
+                 "'--config' "
                  "'--check-config'" },
     };
     char out[4096], want[512];

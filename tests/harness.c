@@ -302,6 +302,53 @@ hserver_nfds(struct hserver *s)
 /* Connections                                                         */
 /* ------------------------------------------------------------------ */
 
+/* Fill ss with addr and port; returns its length. */
+static socklen_t
+fill_addr(struct sockaddr_storage *ss, const char *addr, int port)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (strchr(addr, ':')) {
+        struct sockaddr_in6 *s6 = (void *)ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        inet_pton(AF_INET6, addr, &s6->sin6_addr);
+        return sizeof(*s6);
+    }
+    struct sockaddr_in *s4 = (void *)ss;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)port);
+    inet_pton(AF_INET, addr, &s4->sin_addr);
+    return sizeof(*s4);
+}
+
+/*
+ * Connect to addr:port from the local address src (such as 127.0.0.2,
+ * to be another client address on loopback), or NULL on failure.
+ */
+struct hconn *
+hconn_open_from(const char *src, const char *addr, int port)
+{
+    struct sockaddr_storage ss, from;
+    socklen_t sl = fill_addr(&ss, addr, port);
+    socklen_t fl = fill_addr(&from, src, 0);
+    struct hconn *c;
+    int fd;
+
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return NULL;
+    if (bind(fd, (struct sockaddr *)&from, fl) < 0 ||
+        connect(fd, (struct sockaddr *)&ss, sl) < 0) {
+        close(fd);
+        return NULL;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        abort();
+    c->fd = fd;
+    return c;
+}
+
 struct hconn *
 hconn_open_addr(const char *addr, int port)
 {
@@ -669,4 +716,36 @@ h_run(const char *const *argv, char *out, size_t cap, int *status)
     waitpid(pid, &st, 0);
     *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     return 0;
+}
+
+/*
+ * Does line start with a replay's time stamp, "[YYYY-MM-DD HH:MM] ", of
+ * a time within two minutes of now, in UTC?  Returns 1 or 0.
+ */
+int
+h_stamp_ok(const char *line)
+{
+    struct tm tm, now;
+    time_t t = time(NULL), then;
+    int n = 0;
+
+    memset(&tm, 0, sizeof(tm));
+    if (strlen(line) < 19 || line[0] != '[' || line[17] != ']' ||
+        line[18] != ' ' ||
+        sscanf(line, "[%4d-%2d-%2d %2d:%2d]%n", &tm.tm_year, &tm.tm_mon,
+               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &n) != 5 || n != 18)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    then = timegm(&tm);
+    gmtime_r(&t, &now);
+    return then != (time_t)-1 && then <= t + 60 && then >= t - 180;
+}
+
+/* Is line the history line want (H_STAMP and the line as sent)? */
+int
+h_stamped_is(const char *line, const char *want)
+{
+    return strncmp(want, H_STAMP, 4) == 0 && h_stamp_ok(line) &&
+           strcmp(line + 19, want + 4) == 0;
 }

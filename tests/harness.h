@@ -63,6 +63,7 @@ const char *hserver_chatd(void);
 
 struct hconn *hconn_open(int port);
 struct hconn *hconn_open_addr(const char *addr, int port);
+struct hconn *hconn_open_from(const char *src, const char *addr, int port);
 struct hconn *hconn_join(int port, char *nick, size_t len);
 void  hconn_close(struct hconn *c);
 int   hconn_send(struct hconn *c, const char *fmt, ...)
@@ -79,6 +80,13 @@ void  h_silent(struct hconn *c);
 int   hconn_closed(struct hconn *c, int ms);
 int   hconn_nick(struct hconn *c, const char *nick);
 int   hconn_rcvbuf(struct hconn *c, int bytes);
+
+/* A want of next_is() that starts with H_STAMP matches a replayed
+ * history line: "[YYYY-MM-DD HH:MM] " of about now (UTC), then the rest
+ * of want. */
+#define H_STAMP "[T] "
+int   h_stamp_ok(const char *line);
+int   h_stamped_is(const char *line, const char *want);
 
 int   h_run_suite(Suite *s);
 TCase *h_tcase(Suite *s, const char *name, void (*setup)(void),

@@ -7,6 +7,11 @@
  * of the line as if it were a v1 line.  Our own messages go through
  * proto_format(), the server's own formatter, so they look the way the
  * others see them.
+ *
+ * A replay of a room's history ("*** history of #room: N lines", lines
+ * stamped "[YYYY-MM-DD HH:MM] ", "*** end of history") is shown dimmed,
+ * stamp and all, and followed by a marker line where live traffic
+ * begins (render_server()); without colour, only the marker tells.
  */
 #include "config.h"
 
@@ -23,6 +28,7 @@
 #define SGR_NOTICE  "\033[90m"      /* grey */
 #define SGR_ERROR   "\033[1;31m"    /* bold red */
 #define SGR_TIME    "\033[2m"       /* faint */
+#define SGR_REPLAY  "\033[2m"       /* faint: a replayed line */
 
 /* Nickname colours: red is kept for errors, grey for notices. */
 static const char *const palette[] = {
@@ -188,6 +194,66 @@ render_line(const struct render *r, const char *line, time_t now)
     }
     sb_str(&b, "\n");
     return b.s;
+}
+
+/*
+ * The length of a replayed line's stamp, "[YYYY-MM-DD HH:MM] " (19), if
+ * line starts with one, else 0.
+ */
+size_t
+render_stamp_len(const char *line)
+{
+    static const char form[] = "[dddd-dd-dd dd:dd] ";
+
+    for (size_t i = 0; i < sizeof(form) - 1; i++) {
+        if (form[i] == 'd' ? (line[i] < '0' || line[i] > '9') :
+            line[i] != form[i])
+            return 0;
+    }
+    return sizeof(form) - 1;
+}
+
+/* A replayed line: all of it faint, its stamp kept, no other colour. */
+static char *
+render_replayed(const struct render *r, const char *line)
+{
+    struct sbuf b = { NULL, 0, 0 };
+
+    sb_add(&b, "", 0);
+    sb_sgr(&b, r, SGR_REPLAY);
+    sb_str(&b, line);
+    sb_sgr(&b, r, SGR_RESET);
+    sb_str(&b, "\n");
+    return b.s;
+}
+
+/*
+ * Render a server line as the session shows it: as render_line(), but
+ * between "*** history of ..." and "*** end of history" (*replaying, the
+ * caller's state, starting at 0) stamped lines are dimmed, and the end
+ * is followed by RENDER_LIVE_MARK.  Returns a malloc'd string.
+ */
+char *
+render_server(const struct render *r, int *replaying, const char *line,
+              time_t now)
+{
+    char *out;
+
+    if (*replaying && render_stamp_len(line) > 0)
+        return render_replayed(r, line);
+    out = render_line(r, line, now);
+    if (strncmp(line, "*** history of ", 15) == 0) {
+        *replaying = 1;
+    } else if (*replaying && strcmp(line, "*** end of history") == 0) {
+        struct sbuf b = { out, strlen(out), strlen(out) + 1 };
+        *replaying = 0;
+        sb_sgr(&b, r, SGR_NOTICE);
+        sb_str(&b, RENDER_LIVE_MARK);
+        sb_sgr(&b, r, SGR_RESET);
+        sb_str(&b, "\n");
+        out = b.s;
+    }
+    return out;
 }
 
 /*

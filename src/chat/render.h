@@ -16,7 +16,13 @@ struct render {
     int timestamps;     /* prefix "HH:MM " */
 };
 
+/* The marker shown where live traffic begins after a replay. */
+#define RENDER_LIVE_MARK "-------- live --------"
+
 char *render_line(const struct render *r, const char *line, time_t now);
+size_t render_stamp_len(const char *line);
+char *render_server(const struct render *r, int *replaying,
+                    const char *line, time_t now);
 char *render_own(const struct render *r, enum proto_kind kind,
                  const char *room, const char *nick, const char *text,
                  time_t now);

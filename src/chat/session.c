@@ -145,7 +145,8 @@ drain_lines(struct session *s, char **text)
         clean = xmalloc(3 * len + 1);
         proto_sanitize(line, len, clean);
         note_line(s, clean);
-        shown = render_line(&s->opts->render, clean, time(NULL));
+        shown = render_server(&s->opts->render, &s->replaying, clean,
+                              time(NULL));
         append(text, shown);
         free(shown);
         free(clean);

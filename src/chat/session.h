@@ -53,6 +53,7 @@ struct session {
     int             quit_sent;  /* a /quit is queued: a close is expected */
     enum session_nick nick;
     unsigned long   errors;     /* "*** error:" lines received */
+    int             replaying;  /* inside a history replay (render.c) */
 };
 
 void  session_init(struct session *s, const struct chat_opts *opts,

@@ -208,8 +208,8 @@ history_note(const char *line)
 /* ------------------------------------------------------------------ */
 
 static const char *const commands[] = {
-    "/help", "/join", "/me", "/msg", "/nick", "/part", "/quit", "/rooms",
-    "/topic", "/who", NULL
+    "/help", "/history", "/join", "/me", "/msg", "/nick", "/part", "/quit",
+    "/rooms", "/topic", "/who", NULL
 };
 
 /* Readline generator: the commands starting with text. */
