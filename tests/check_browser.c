@@ -90,6 +90,26 @@ static const char JS_FITS[] =
     " 'window ' + w + 'x' + h + ', page ' + d + ' wide, message box ' +"
     " r.left + '..' + r.right + ' to ' + r.bottom;";
 
+/* The page is in theme arguments[0] ('light' or 'dark'), its text and
+ * its times readable (WCAG contrast at least 7 and 4.5). */
+static const char JS_THEME[] =
+    "const lum = (c) => c.match(/[\\d.]+/g).slice(0, 3).map((x) => {"
+    " x /= 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) **"
+    " 2.4; }).reduce((a, x, i) => a + x * [0.2126, 0.7152, 0.0722][i], 0);"
+    "const ratio = (a, b) => (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);"
+    "const s = getComputedStyle(document.body);"
+    "const bg = lum(s.backgroundColor), fg = lum(s.color);"
+    "const t = lum(getComputedStyle(document.querySelector('.log time')).color);"
+    "return (arguments[0] === 'dark') === (bg < fg) && ratio(bg, fg) >= 7 &&"
+    " ratio(bg, t) >= 4.5 ? '' : 'background ' + s.backgroundColor +"
+    " ', text ' + s.color + ', contrast ' + ratio(bg, fg).toFixed(1) +"
+    " ', times ' + ratio(bg, t).toFixed(1);";
+
+/* The last lines of the room shown, for a failure's message. */
+static const char JS_LAST[] =
+    "return [...document.querySelectorAll('.log:not([hidden]) li')]"
+    ".slice(-8).map((e) => e.className + ': ' + e.textContent).join('\\n');";
+
 static const char JS_FOCUS_LINE[] =
     "document.getElementById('line').focus(); return '';";
 
@@ -167,18 +187,25 @@ check_csp(const char *path)
 
 /* ---------------------------------------------------------------- setup */
 
-/* The port of the log's "listening on ADDR:PORT (web)" line, or 0. */
+/*
+ * The port of the first "listening on ADDR:PORT" line of the log whose
+ * end is tag (" (web)"; "" for a plain one), or 0.
+ */
 static int
-web_port_logged(void)
+port_logged(const char *tag)
 {
-    char *log = hserver_log(&srv);
-    const char *p = strstr(log, " (web)\n");
+    char *log = hserver_log(&srv), *line, *save = NULL, *colon;
+    size_t n = strlen(tag);
     int port = 0;
 
-    if (p != NULL) {
-        while (p > log && p[-1] != ':')
-            p--;
-        port = atoi(p);
+    for (line = strtok_r(log, "\n", &save); line && port == 0;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (strstr(line, "listening on ") == NULL ||
+            (colon = strrchr(line, ':')) == NULL)
+            continue;
+        if (n > 0 ? strlen(line) > n && !strcmp(line + strlen(line) - n, tag)
+                  : strchr(colon, ' ') == NULL)
+            port = atoi(colon + 1);
     }
     free(log);
     return port;
@@ -197,8 +224,8 @@ start_chatd(int tcp, int web)
     if (hserver_start_argv(&srv, argv) < 0)
         return bad("chatd did not start; its log:\n%s",
                     hserver_log(&srv));
-    tcp_port = srv.port;
-    if ((web_port = web_port_logged()) <= 0)
+    tcp_port = port_logged("");
+    if ((web_port = port_logged(" (web)")) <= 0)
         return bad("chatd logged no \"listening on ... (web)\" line");
     return 0;
 }
@@ -211,9 +238,15 @@ page(const char *what, const char *js, const char *arg, int ms)
 {
     char last[2048];
 
-    if (wd_wait(&wd, js, arg, ms, last, sizeof(last)) < 0)
-        return bad("%s (%s): %s", what, arg, last);
-    return 0;
+    char *lines;
+
+    if (wd_wait(&wd, js, arg, ms, last, sizeof(last)) == 0)
+        return 0;
+    lines = wd_script(&wd, JS_LAST, NULL);
+    bad("%s (%s): %s\nthe page's last lines:\n%s", what, arg ? arg : "",
+        last, lines ? lines : wd.error);
+    free(lines);
+    return -1;
 }
 
 /* Type text into the element css, then Enter. */
@@ -439,6 +472,22 @@ step_phone(void)
     return 0;
 }
 
+/* Readable in the light, and in the dark when the system asks for it. */
+static int
+step_themes(void)
+{
+    if (page("light theme", JS_THEME, "light", PAGE_MS) < 0)
+        return -1;
+    if (wd_cdp(&wd, "Emulation.setEmulatedMedia", "{\"features\":[{\"name\":"
+               "\"prefers-color-scheme\",\"value\":\"dark\"}]}") < 0)
+        return bad("prefers-color-scheme: dark: %s", wd.error);
+    if (page("dark theme", JS_THEME, "dark", PAGE_MS) < 0 ||
+        screenshot("check_browser-dark.png") < 0)
+        return -1;
+    note("readable in light and dark (prefers-color-scheme)");
+    return 0;
+}
+
 /* ---------------------------------------------------------------- main */
 
 static int
@@ -455,7 +504,7 @@ scenario(void)
     hconn_close(bob);
     if (rc == 0)
         rc = step_restart() < 0 || screenshot("check_browser.png") < 0 ||
-             step_phone() < 0 ? -1 : 0;
+             step_phone() < 0 || step_themes() < 0 ? -1 : 0;
     return rc;
 }
 

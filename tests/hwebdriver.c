@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,7 +26,7 @@
 
 #define WD_CALL_MS   30000      /* one WebDriver command, at most */
 #define WD_READY_MS  20000      /* chromedriver up and ready */
-#define WD_ELEM_KEY  "element-6066-11e4-a52f-4cf35e2fe5a5"
+#define WD_ELEM_KEY  "element-6066-11e4-a52e-4f735466cecf"
 
 /* The program named by environment variable env, else path; NULL unless
  * it is an executable file. */
@@ -188,8 +189,26 @@ send_all(int fd, const char *buf, size_t len, long end)
     return 0;
 }
 
-/* Read the whole answer (the server closes: Connection: close) before
- * end; malloc'd and NUL-terminated, or NULL. */
+/* Is the answer in buf (len bytes, NUL-terminated) complete: headers
+ * and Content-Length bytes of body?  Without the header, only EOF says. */
+static int
+complete(const char *buf, size_t len)
+{
+    const char *end = strstr(buf, "\r\n\r\n"), *cl;
+    size_t body;
+
+    if (end == NULL)
+        return 0;
+    for (cl = buf; cl < end; cl = strchr(cl, '\n') + 1)
+        if (strncasecmp(cl, "Content-Length:", 15) == 0) {
+            body = strtoul(cl + 15, NULL, 10);
+            return len >= (size_t)(end + 4 - buf) + body;
+        }
+    return 0;
+}
+
+/* Read the whole answer before end; malloc'd and NUL-terminated, or
+ * NULL. */
 static char *
 recv_all(int fd, long end)
 {
@@ -206,11 +225,15 @@ recv_all(int fd, long end)
         ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0) {
+        if (n > 0) {
+            len += (size_t)n;
             buf[len] = '\0';
-            return n == 0 ? buf : (free(buf), NULL);
+            if (complete(buf, len))
+                return buf;
+            continue;
         }
-        len += (size_t)n;
+        buf[len] = '\0';
+        return n == 0 ? buf : (free(buf), NULL);
     }
     free(buf);
     return NULL;
@@ -492,13 +515,16 @@ wd_element(struct wd *w, const char *css, char *elem)
     snprintf(json, sizeof(json), "{\"using\":\"css selector\",\"value\":%s}",
              q);
     free(q);
-    if ((body = command(w, "POST", "/element", json)) != NULL)
-        id = json_string(body, WD_ELEM_KEY);
-    free(body);
+    if ((body = command(w, "POST", "/element", json)) == NULL)
+        return -1;
+    id = json_string(body, WD_ELEM_KEY);
     if (id == NULL || strlen(id) >= WD_ELEM_MAX) {
+        snprintf(w->error, sizeof(w->error), "%s: %.200s", css, body);
+        free(body);
         free(id);
         return -1;
     }
+    free(body);
     strcpy(elem, id);
     free(id);
     return 0;
@@ -603,6 +629,22 @@ wd_window(struct wd *w, int width, int height)
     snprintf(json, sizeof(json), "{\"width\":%d,\"height\":%d}", width,
              height);
     return command_ok(w, "POST", "/window/rect", json);
+}
+
+/* A Chrome DevTools command (cmd, its params a JSON object) through
+ * chromedriver, for what WebDriver has no command for. */
+int
+wd_cdp(struct wd *w, const char *cmd, const char *params)
+{
+    char *q = json_quote(cmd), *json;
+    int rc;
+
+    if (asprintf(&json, "{\"cmd\":%s,\"params\":%s}", q, params) < 0)
+        abort();
+    free(q);
+    rc = command_ok(w, "POST", "/goog/cdp/execute", json);
+    free(json);
+    return rc;
 }
 
 /* Decode base64 b64 and write it to path; 0 or -1. */

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define WD_ELEM_MAX 128         /* a WebDriver element reference */
+#define WD_ELEM_MAX 512         /* a WebDriver element reference */
 
 /* WebDriver key codes, as JSON escapes for wd_type() and wd_press(). */
 #define WD_ENTER "\\uE007"
@@ -42,6 +42,7 @@ int   wd_wait(struct wd *w, const char *js, const char *arg, int ms,
               char *last, size_t cap);
 int   wd_window(struct wd *w, int width, int height);
 int   wd_screenshot(struct wd *w, const char *path);
+int   wd_cdp(struct wd *w, const char *cmd, const char *params);
 
 char *json_quote(const char *s);
 char *json_string(const char *json, const char *key);
