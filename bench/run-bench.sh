@@ -5,12 +5,14 @@
 # (min-max) side by side.  The T scenarios run over TLS against chatd's
 # TLS port (a certificate made here with the openssl command, for the
 # run only): AT and CT are A and C, ET 5,000 idle TLS clients, HT the
-# time to connect and welcome 1,000 TLS clients.  Starts the servers on
+# time to connect and welcome 1,000 TLS clients.  The W scenarios run over
+# WebSocket against chatd's web-port (chatbench --protocol ws): AW is A,
+# EW 5,000 idle WebSocket clients.  Starts the servers on
 # loopback only and stops them (by PID) on exit.
 #
 # Usage: run-bench.sh [BUILDDIR]     (default: the current directory)
 # Environment: RUNS (default 3), SCENARIOS (default "A B C D E F G AT CT
-# ET HT"; the T ones only when the openssl command is there), CHATD
+# ET HT AW EW"; the T ones only when the openssl command is there), CHATD
 # (default BUILDDIR/src/chatd: another build's chatd, to compare).
 set -u
 
@@ -20,7 +22,7 @@ chatbench=$builddir/src/chatbench/chatbench
 runs=${RUNS:-3}
 tls_scenarios=
 command -v openssl >/dev/null 2>&1 && tls_scenarios="AT CT ET HT"
-scenarios=${SCENARIOS:-A B C D E F G $tls_scenarios}
+scenarios=${SCENARIOS:-A B C D E F G $tls_scenarios AW EW}
 
 for p in "$chatd" "$chatbench"; do
     if [ ! -x "$p" ]; then
@@ -64,6 +66,8 @@ args_of() {
     CT) echo "--tls --insecure $(args_of C)" ;;
     ET) echo "--tls --insecure -c 5000 -s 0" ;;
     HT) echo "--tls --insecure -c 1000 -s 0" ;;
+    AW) echo "$(args_of A)" ;;
+    EW) echo "-c 5000 -s 0" ;;
     esac
 }
 title_of() {
@@ -79,12 +83,14 @@ title_of() {
     CT) echo "CT: C over TLS" ;;
     ET) echo "ET: 5000 idle TLS clients" ;;
     HT) echo "HT: 1000 TLS clients connecting (handshake and welcome)" ;;
+    AW) echo "AW: A over WebSocket" ;;
+    EW) echo "EW: 5000 idle WebSocket clients" ;;
     esac
 }
 metrics_of() {
     case $1 in
     D) echo "p50_us p90_us p99_us p999_us max_us server_cpu_s" ;;
-    E|ET) echo "rss_per_conn_b connect_s" ;;
+    E|ET|EW) echo "rss_per_conn_b connect_s" ;;
     G) echo "connect_s quiet_s rss_per_conn_b" ;;
     HT) echo "connect_s server_cpu_s" ;;
     *) echo "deliveries_per_s mb_per_s p50_us p99_us max_us server_cpu_s \
@@ -95,7 +101,8 @@ writes_per_msg" ;;
 # Start chatd on a free port; set chatd_pid and chatd_port.
 # Each start logs to a new file, created before the server starts: the
 # redirection happens in the child, and an old log would fool the parent.
-chatd_flags="-p 0 -w 2 --rate 0 --max-clients 20000 --sendq 64M"
+chatd_flags="-p 0 -w 2 --rate 0 --max-clients 20000 --sendq 64M \
+--web-port 0"
 if [ -n "$tls_scenarios" ]; then
     # An EC P-256 key, as a certificate from a public CA would have.
     if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
@@ -123,6 +130,9 @@ start_chatd() {
             "$chatd_log" | head -n 1)
         chatd_tls_port=$(sed -n \
             's/.*listening on \[::\]:\([0-9]*\) (tls).*/\1/p' \
+            "$chatd_log" | head -n 1)
+        chatd_web_port=$(sed -n \
+            's/.*listening on \[::\]:\([0-9]*\) (web).*/\1/p' \
             "$chatd_log" | head -n 1)
         [ -n "$chatd_port" ] && grep -q ' ready: ' "$chatd_log" && return 0
         kill -0 "$chatd_pid" 2>/dev/null || break
@@ -189,7 +199,7 @@ failed=0
 run() {
     server=$1 sc=$2
     fresh=0
-    case $sc in E|ET|G) fresh=1 ;; esac
+    case $sc in E|ET|EW|G) fresh=1 ;; esac
     n=1
     while [ "$n" -le "$runs" ]; do
         if [ $fresh -eq 1 ] && [ "$server" = chatd ]; then
@@ -199,7 +209,10 @@ run() {
             stop_redis
             start_redis || { failed=1; return; }
         fi
-        if [ "$server" = chatd ] && [ "${sc%T}" != "$sc" ]; then
+        if [ "$server" = chatd ] && [ "${sc%W}" != "$sc" ]; then
+            set -- --protocol ws -p "$chatd_web_port" \
+                --server-pid "$chatd_pid"
+        elif [ "$server" = chatd ] && [ "${sc%T}" != "$sc" ]; then
             set -- --protocol chat -p "$chatd_tls_port" \
                 --server-pid "$chatd_pid"
         elif [ "$server" = chatd ]; then
@@ -242,9 +255,10 @@ for sc in $scenarios; do
     echo "$(title_of "$sc")"
     run chatd "$sc"
     # G is about chatd's rooms; redis's connect time and memory are in
-    # E; redis-server here speaks no TLS: the T scenarios are chatd's
+    # E; redis-server here speaks no TLS nor WebSocket: the T and W
+    # scenarios are chatd's
     [ $have_redis -eq 1 ] && [ "$sc" != G ] && [ "${sc%T}" = "$sc" ] &&
-        run redis "$sc"
+        [ "${sc%W}" = "$sc" ] && run redis "$sc"
 done
 stop_servers
 

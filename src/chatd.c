@@ -43,6 +43,7 @@
 #include "cmdline.h"
 #include "proto.h"
 #include "tls.h"
+#include "web.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -56,6 +57,7 @@ struct chatd {
     sigset_t             sigs;      /* handled by sigwait() */
     int                  port;      /* the bound one (s.port may be 0) */
     int                  tls_port;  /* the same for TLS */
+    int                  web_port;  /* the same for the web */
     int                  detach;    /* s.daemon, unless under systemd */
 };
 
@@ -213,7 +215,7 @@ reload(const struct settings *run)
     hub_set_limits(ns.max_clients);
     log_set_verbose(ns.verbose);
     worker_pool_conf(conf);
-    if (run->tls_port != CHATD_PORT_OFF)
+    if (run->tls_port != CHATD_PORT_OFF || run->web_tls)
         tls_reload(ns.tls_cert, ns.tls_key);
     log_info("SIGHUP: configuration reloaded from %s: max-clients %ld, "
              "sendq %ld, rate %ld, burst %ld, motd %s", cmd.config,
@@ -343,13 +345,23 @@ check_configuration(struct chatd *d)
         (s->pidfile && daemon_pidfile_check(s->pidfile, s->user, err,
                                             sizeof(err)) < 0))
         refuse(2, err);
-    if (s->tls_port != CHATD_PORT_OFF &&
+    if ((s->tls_port != CHATD_PORT_OFF || s->web_tls) &&
         tls_init(s->tls_cert, s->tls_key, err, sizeof(err)) < 0)
+        refuse(2, err);
+    if (s->web_port != CHATD_PORT_OFF &&
+        web_init(&(struct web_conf){ .max_line = (unsigned)s->max_line,
+                                     .origins = s->web_origins,
+                                     .proxies = s->web_proxies },
+                 err, sizeof(err)) < 0)
         refuse(2, err);
     d->port = s->port;
     d->tls_port = s->tls_port;
-    if ((rc = listener_open(s->bind, s->nbind, &d->port, &d->tls_port, err,
-                            sizeof(err))) < 0)
+    d->web_port = s->web_port;
+    if ((rc = listener_open(s->bind, s->nbind, &(struct listener_ports){
+                                .port = &d->port, .tls_port = &d->tls_port,
+                                .web_port = &d->web_port,
+                                .web_tls = s->web_tls },
+                            err, sizeof(err))) < 0)
         refuse(rc == NET_BADADDR ? 2 : 1, err);
     if (!cmd.check)
         return;
@@ -384,7 +396,8 @@ start_serving(struct chatd *d)
                           .history = s->history }, err, sizeof(err)) < 0)
         refuse(2, err);
     if (s->cluster_url) {
-        d->cc.port = d->port > 0 ? d->port : d->tls_port; /* bound */
+        d->cc.port = d->port > 0 ? d->port : d->tls_port > 0 ?
+                     d->tls_port : d->web_port;      /* bound */
         if (cluster_start(&d->cc, err, sizeof(err)) < 0) {
             daemon_pidfile_remove();
             refuse(2, err);             /* the node name is in use */
@@ -392,8 +405,10 @@ start_serving(struct chatd *d)
     }
     worker_pool_start(s->workers, d->conf);
     cluster_run();
-    if (s->tls_port != CHATD_PORT_OFF)
+    if (s->tls_port != CHATD_PORT_OFF || s->web_tls)
         tls_start();
+    if (s->web_port != CHATD_PORT_OFF)
+        web_start();
     listener_start();
     log_info("%s ready: %d workers, max-clients %ld", PACKAGE_STRING,
              s->workers, s->max_clients);
@@ -457,6 +472,7 @@ stop(struct chatd *d)
     daemon_notify("STOPPING=1");
     listener_stop();
     tls_stop();
+    web_stop();
     cluster_stop();
     hub_shutdown();
     worker_pool_stop();

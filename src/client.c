@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -40,7 +41,10 @@ client_new(struct transport *tp, uint64_t id, size_t max_line)
     c->fd = fd;
     c->id = id;
     linebuf_init(&c->in, max_line);
-    net_peer_string(fd, c->addr, sizeof(c->addr));
+    if (tport_peer(tp) != NULL)
+        snprintf(c->addr, sizeof(c->addr), "%s", tport_peer(tp));
+    else
+        net_peer_string(fd, c->addr, sizeof(c->addr));
     return c;
 }
 

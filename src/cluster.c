@@ -410,6 +410,26 @@ cluster_stats(char *buf, size_t len)
              counter_get(&cl.reconnects), counter_get(&cl.conflicts));
 }
 
+/* The cluster's counters for /metrics (web thread): copied under
+ * cl.lock only for the node table; formatted by the caller. */
+void
+cluster_metrics(struct cluster_metrics *m)
+{
+    memset(m, 0, sizeof(*m));
+    if (!cl.enabled)
+        return;
+    m->enabled = 1;
+    pthread_mutex_lock(&cl.lock);
+    m->nodes = cl.nodes.n + 1;
+    m->gaps = (unsigned long)cl.nodes.gaps;
+    pthread_mutex_unlock(&cl.lock);
+    m->link_up = cluster_link_up();
+    m->relay_out = counter_get(&cl.relay_out);
+    m->relay_in = counter_get(&cl.relay_in);
+    m->dropped = counter_get(&cl.dropped);
+    m->reconnects = counter_get(&cl.reconnects);
+}
+
 /* ------------------------------------------------------------------ */
 /* Start and stop: main thread                                         */
 /* ------------------------------------------------------------------ */

@@ -57,4 +57,13 @@ int    cluster_who_page(size_t *node, size_t *pos, size_t max,
                         void *arg);
 void   cluster_stats(char *buf, size_t len);
 
+/* The cluster's numbers for /metrics; any thread. */
+struct cluster_metrics {
+    int           enabled;      /* --cluster given */
+    int           link_up;
+    size_t        nodes;        /* this one included */
+    unsigned long relay_out, relay_in, gaps, dropped, reconnects;
+};
+void   cluster_metrics(struct cluster_metrics *m);
+
 #endif

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "cluster.h"
 
@@ -66,4 +67,10 @@ void
 cluster_stats(char *buf, size_t len)
 {
     snprintf(buf, len, "cluster=off");
+}
+
+void
+cluster_metrics(struct cluster_metrics *m)
+{
+    memset(m, 0, sizeof(*m));
 }

@@ -5,7 +5,9 @@
  * the acceptor thread once it runs; the main thread opens them before and
  * closes them after (listener_open, listener_stop).  A socket accepted
  * on the plain port goes to a worker; one on the TLS port to the TLS
- * handshake thread (tls.c), which hands it to a worker once it is done.
+ * handshake thread (tls.c), which hands it to a worker once it is done;
+ * one on the web port to the web thread (web.c), through the TLS
+ * handshake thread first with web-tls.
  *
  * Out of descriptors (EMFILE/ENFILE), accept() would fail at once and
  * epoll would report the pending connection again and again.  Instead the
@@ -31,23 +33,32 @@
 #include "net.h"
 #include "clock.h"
 #include "tls.h"
+#include "web.h"
 #include "worker.h"
 
 #define CHATD_LISTEN_MAX    32
 #define LISTENER_PAUSE_MS   100
 
+/* What a listening socket serves. */
+enum lkind { L_PLAIN, L_TLS, L_WEB, L_WEB_TLS };
+
+static const char *const lkind_tag[] = {
+    [L_PLAIN] = "", [L_TLS] = " (tls)", [L_WEB] = " (web)",
+    [L_WEB_TLS] = " (web tls)",
+};
+
 static struct {
     int             fds[CHATD_LISTEN_MAX];
-    unsigned char   tls[CHATD_LISTEN_MAX];  /* fds[i] is a TLS port */
+    unsigned char   kind[CHATD_LISTEN_MAX]; /* enum lkind of fds[i] */
     int             nfds;
     int             stopfd;         /* eventfd: main -> acceptor */
     int             reserve;        /* spare descriptor for EMFILE */
     pthread_t       thread;
 } lst;
 
-/* Open port (tls: as a TLS port) on every address; see listener_open. */
+/* Open port (of kind) on every address; see listener_open. */
 static int
-open_port(const char *const *addrs, int naddrs, int *port, int tls,
+open_port(const char *const *addrs, int naddrs, int *port, int kind,
           char *err, size_t errlen)
 {
     int n;
@@ -58,44 +69,46 @@ open_port(const char *const *addrs, int naddrs, int *port, int tls,
         if (n < 0)
             return n;
         for (int j = 0; j < n; j++)
-            lst.tls[lst.nfds++] = (unsigned char)tls;
+            lst.kind[lst.nfds++] = (unsigned char)kind;
     }
     return 0;
 }
 
 /*
  * Open the listening sockets: every address of addrs, or all addresses
- * when naddrs is 0, on *port and on *tls_port (either may be
- * LISTENER_OFF).  A port 0 picks a free port and is set to it.  Main
+ * when naddrs is 0, on each port of ports (any may be LISTENER_OFF).  A port 0 picks a free port and is set to it.  Main
  * thread, before listener_start() (or listener_close()).  Returns 0, or
  * what net_listen() returns (NET_BADADDR: an address that does not
  * resolve or is not this host's; -1: another failure), with err naming
  * the address that failed and why.
  */
 int
-listener_open(const char *const *addrs, int naddrs, int *port,
-              int *tls_port, char *err, size_t errlen)
+listener_open(const char *const *addrs, int naddrs,
+              const struct listener_ports *ports, char *err, size_t errlen)
 {
     int rc = 0;
 
     lst.nfds = 0;
-    if (*port != LISTENER_OFF)
-        rc = open_port(addrs, naddrs, port, 0, err, errlen);
-    if (rc == 0 && *tls_port != LISTENER_OFF)
-        rc = open_port(addrs, naddrs, tls_port, 1, err, errlen);
+    if (*ports->port != LISTENER_OFF)
+        rc = open_port(addrs, naddrs, ports->port, L_PLAIN, err, errlen);
+    if (rc == 0 && *ports->tls_port != LISTENER_OFF)
+        rc = open_port(addrs, naddrs, ports->tls_port, L_TLS, err, errlen);
+    if (rc == 0 && *ports->web_port != LISTENER_OFF)
+        rc = open_port(addrs, naddrs, ports->web_port,
+                       ports->web_tls ? L_WEB_TLS : L_WEB, err, errlen);
     if (rc < 0)
         listener_close();
     return rc;
 }
 
-/* Is lfd a TLS port? */
+/* What lfd serves. */
 static int
-is_tls(int lfd)
+kind_of(int lfd)
 {
     for (int i = 0; i < lst.nfds; i++)
         if (lst.fds[i] == lfd)
-            return lst.tls[i];
-    return 0;
+            return lst.kind[i];
+    return L_PLAIN;
 }
 
 /* Close the listening sockets (chatd -t opened them only to check).
@@ -108,7 +121,8 @@ listener_close(void)
 }
 
 /* Refuse one pending connection using the reserve descriptor (on a TLS
- * port, without a word: it would not be TLS). */
+ * or web port, without a word: it would not be what the client
+ * speaks). */
 static int
 refuse_with_reserve(int lfd)
 {
@@ -118,7 +132,7 @@ refuse_with_reserve(int lfd)
         return -1;
     close(lst.reserve);
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd >= 0 && !is_tls(lfd)) {
+    if (fd >= 0 && kind_of(lfd) == L_PLAIN) {
         ssize_t n = send(fd, full, sizeof(full) - 1,
                          MSG_NOSIGNAL | MSG_DONTWAIT);
         (void)n;
@@ -137,13 +151,17 @@ static int
 accept_all(int lfd)
 {
     static int64_t last_warn;
-    int tls = is_tls(lfd);
+    int kind = kind_of(lfd);
 
     for (;;) {
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd >= 0) {
-            if (tls)
+            if (kind == L_TLS)
                 tls_handoff(fd);
+            else if (kind == L_WEB_TLS)
+                tls_handoff_web(fd);
+            else if (kind == L_WEB)
+                web_handoff(fd);
             else
                 worker_handoff(fd);
             continue;
@@ -219,8 +237,8 @@ listener_main(void *arg)
 
 /*
  * Start the acceptor thread and log "listening on ADDR" for each socket,
- * "listening on ADDR (tls)" for a TLS one: scripts and tests wait for
- * that line.  Main thread, after the workers
+ * "listening on ADDR (tls)" for a TLS one, "(web)" or "(web tls)" for
+ * the web port: scripts and tests wait for that line.  Main thread, after the workers
  * started.
  */
 void
@@ -238,7 +256,7 @@ listener_start(void)
     }
     for (int i = 0; i < lst.nfds; i++) {
         net_local_string(lst.fds[i], a, sizeof(a));
-        log_info("listening on %s%s", a, lst.tls[i] ? " (tls)" : "");
+        log_info("listening on %s%s", a, lkind_tag[lst.kind[i]]);
     }
 }
 

@@ -2,8 +2,8 @@
  * pool.c: the fixed pool of worker threads: starting and stopping them
  * and handing SIGHUP's settings to them (main thread), summing their
  * counters (any thread) and handing each accepted socket to the least
- * loaded one (the acceptor thread, or the TLS handshake thread with the
- * socket's transport).  The pool array is fixed from
+ * loaded one (the acceptor thread, or the TLS handshake or web thread
+ * with the socket's transport).  The pool array is fixed from
  * worker_pool_start() to worker_pool_stop().
  */
 #include "config.h"
@@ -144,7 +144,22 @@ worker_pool_totals(struct worker_totals *t)
         t->bytes_in += counter_get(&st->bytes_in);
         t->bytes_out += counter_get(&st->bytes_out);
         t->slow += counter_get(&st->slow);
+        for (int k = 0; k < TPORT_KINDS; k++)
+            t->clients[k] += atomic_load_explicit(&st->clients[k],
+                                                  memory_order_relaxed);
     }
+}
+
+/* Each worker's clients (handed to it, live) into loads[0..max);
+ * returns how many workers there are.  Any thread while the pool
+ * runs. */
+int
+worker_pool_loads(long *loads, int max)
+{
+    for (int i = 0; i < pool.n && i < max; i++)
+        loads[i] = atomic_load_explicit(&pool.v[i].load,
+                                        memory_order_relaxed);
+    return pool.n;
 }
 
 /*
@@ -176,8 +191,8 @@ worker_handoff(int fd)
 
 /*
  * Give the least loaded worker a connection: fd, and tp its transport
- * (NULL: plain TCP, made by the worker).  The acceptor or the TLS
- * handshake thread.  Returns with fd and tp owned by the worker (or
+ * (NULL: plain TCP, made by the worker).  The acceptor, the TLS
+ * handshake or the web thread.  Returns with fd and tp owned by the worker (or
  * closed, if its queue is closed).
  */
 void

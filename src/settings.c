@@ -41,6 +41,87 @@ room_list_check(const char *value)
            "a list of room names (# and 1-32 of A-Z a-z 0-9 _ -)";
 }
 
+/* A space-separated list of origins: scheme://host[:port], http or
+ * https, no path. */
+static const char *
+origin_list_check(const char *value)
+{
+    const char *p = value;
+
+    while (*p != '\0') {
+        size_t n = strcspn(p, " \t"), skip;
+        if (n > 0) {
+            skip = strncmp(p, "http://", 7) == 0 ? 7 :
+                   strncmp(p, "https://", 8) == 0 ? 8 : 0;
+            if (skip == 0 || n == skip || memchr(p + skip, '/', n - skip))
+                return "a list of origins such as "
+                       "https://chat.example.org (scheme://host[:port], "
+                       "no path)";
+        }
+        p += n;
+        p += strspn(p, " \t");
+    }
+    return NULL;
+}
+
+/* A space-separated list of IP addresses, each maybe with /PREFIX. */
+static const char *
+address_list_check(const char *value)
+{
+    const char *p = value;
+
+    while (*p != '\0') {
+        size_t n = strcspn(p, " \t");
+        if (n > 0 && settings_parse_prefix(p, n, NULL) < 0)
+            return "a list of IP addresses, each maybe with /PREFIX, such "
+                   "as 127.0.0.1 ::1 10.0.0.0/8";
+        p += n;
+        p += strspn(p, " \t");
+    }
+    return NULL;
+}
+
+/*
+ * Parse one address with an optional /PREFIX (n bytes at text) into *out
+ * (NULL: only check).  An IPv4 address is kept as IPv4-mapped IPv6, its
+ * prefix counted from 96.  Returns 0, or -1 if it is not one.
+ */
+int
+settings_parse_prefix(const char *text, size_t n, struct settings_prefix *out)
+{
+    char buf[INET6_ADDRSTRLEN + 8], *slash;
+    struct settings_prefix pf = { .bits = 128 };
+    struct in_addr a4;
+    long bits = -1;
+
+    if (n == 0 || n >= sizeof(buf))
+        return -1;
+    memcpy(buf, text, n);
+    buf[n] = '\0';
+    if ((slash = strchr(buf, '/')) != NULL) {
+        char *end;
+        *slash++ = '\0';
+        errno = 0;
+        bits = strtol(slash, &end, 10);
+        if (*slash == '\0' || *end != '\0' || bits < 0 || bits > 128)
+            return -1;
+    }
+    if (inet_pton(AF_INET, buf, &a4) == 1) {
+        if (bits > 32)
+            return -1;
+        memset(pf.addr, 0, 10);
+        pf.addr[10] = pf.addr[11] = 0xff;
+        memcpy(pf.addr + 12, &a4, 4);
+        pf.bits = bits < 0 ? 128 : 96 + (int)bits;
+    } else if (inet_pton(AF_INET6, buf, pf.addr) == 1) {
+        pf.bits = bits < 0 ? 128 : (int)bits;
+    } else
+        return -1;
+    if (out != NULL)
+        *out = pf;
+    return 0;
+}
+
 /*
  * Every setting, in the order --help and the config dump show them.
  * -c, -t, -h and -V are command-line only and live in chatd.c.
@@ -54,6 +135,17 @@ const struct settings_key settings_keys[] = {
       "TLS certificate, PEM, chain first (SIGHUP reloads)", NULL },
     { "tls-key", 0, SET_STR, 0, 0, OFF(tls_key), 1, "FILE",
       "TLS private key, PEM", NULL },
+    { "web-port", 0, SET_PORT, 0, 65535, OFF(web_port), 0, "PORT",
+      "also serve the web client, WebSocket and /metrics\non PORT, "
+      "such as 8080 (default off)", NULL },
+    { "web-tls", 0, SET_BOOL, 0, 1, OFF(web_tls), 0, NULL,
+      "serve web-port over TLS (HTTPS), with tls-cert", NULL },
+    { "web-origins", 0, SET_STR, 0, 0, OFF(web_origins), 0, "LIST",
+      "the Origins allowed to open a WebSocket\n(default: the page's own)",
+      origin_list_check },
+    { "web-proxies", 0, SET_STR, 0, 0, OFF(web_proxies), 0, "LIST",
+      "proxies whose X-Forwarded-For is believed\n(default: none)",
+      address_list_check },
     { "bind", 'b', SET_LIST, 0, 0, OFF(bind), 0, "ADDR",
       "listen on ADDR only, such as 127.0.0.1 or ::1;\n"
       "repeatable (default: every address)", NULL },
@@ -125,6 +217,7 @@ settings_defaults(struct settings *s)
     memset(s, 0, sizeof(*s));
     s->port = CHATD_DEFAULT_PORT;
     s->tls_port = CHATD_PORT_OFF;
+    s->web_port = CHATD_PORT_OFF;
     s->workers = ncpu < 1 ? 1 : ncpu > CHATD_WORKERS_MAX ?
         CHATD_WORKERS_MAX : (int)ncpu;
     s->max_clients = 1024;
@@ -507,7 +600,8 @@ settings_format(const struct settings *s, const struct settings_key *k,
 
 /*
  * The checks across keys, once the whole configuration is read: TLS
- * needs a certificate and a key, and something must listen.  Returns 0,
+ * (tls-port, web-tls) needs a certificate and a key, something must
+ * listen, and no two ports are one.  Returns 0,
  * or -1 with err saying what to set.
  */
 int
@@ -519,13 +613,28 @@ settings_check(const struct settings *s, char *err, size_t errlen)
                  s->tls_port);
         return -1;
     }
-    if (s->port == CHATD_PORT_OFF && s->tls_port == CHATD_PORT_OFF) {
-        snprintf(err, errlen, "port is off and tls-port is not set: "
-                 "nothing to listen on");
+    if (s->web_tls && s->web_port == CHATD_PORT_OFF) {
+        snprintf(err, errlen, "web-tls needs web-port");
+        return -1;
+    }
+    if (s->web_tls && (s->tls_cert == NULL || s->tls_key == NULL)) {
+        snprintf(err, errlen, "web-tls needs tls-cert and tls-key");
+        return -1;
+    }
+    if (s->port == CHATD_PORT_OFF && s->tls_port == CHATD_PORT_OFF &&
+        s->web_port == CHATD_PORT_OFF) {
+        snprintf(err, errlen, "port is off and neither tls-port nor "
+                 "web-port is set: nothing to listen on");
         return -1;
     }
     if (s->port != CHATD_PORT_OFF && s->port != 0 && s->port == s->tls_port) {
         snprintf(err, errlen, "port and tls-port are both %d", s->port);
+        return -1;
+    }
+    if (s->web_port > 0 && (s->web_port == s->port ||
+                            s->web_port == s->tls_port)) {
+        snprintf(err, errlen, "web-port %d is also %s", s->web_port,
+                 s->web_port == s->port ? "port" : "tls-port");
         return -1;
     }
     return 0;

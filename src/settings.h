@@ -15,7 +15,7 @@
 #define CHATD_MOTD_MAX       8192       /* bytes of MOTD file read */
 #define CHATD_WORKERS_MAX    256
 #define CHATD_VERBOSE_MAX    2
-#define CHATD_KEYS_MAX       32         /* entries of settings_keys[] */
+#define CHATD_KEYS_MAX       48         /* entries of settings_keys[] */
 
 /* Where a setting's value came from (struct settings' from[]): one of
  * these, or the line of the config file that set it. */
@@ -29,6 +29,10 @@ struct settings {
     int         tls_port;       /* CHATD_PORT_OFF (default): no TLS */
     const char *tls_cert;       /* PEM, chain first */
     const char *tls_key;
+    int         web_port;       /* CHATD_PORT_OFF (default): no web */
+    int         web_tls;        /* web-port speaks HTTPS */
+    const char *web_origins;    /* NULL: the page's own origin */
+    const char *web_proxies;    /* NULL: trust no X-Forwarded-For */
     const char *bind[CHATD_BIND_MAX];
     int         nbind;
     int         workers;
@@ -84,6 +88,12 @@ struct settings_key {
     const char       *(*check)(const char *value);
 };
 
+/* An address prefix (web-proxies): IPv6, IPv4 as IPv4-mapped. */
+struct settings_prefix {
+    unsigned char addr[16];
+    int           bits;
+};
+
 extern const struct settings_key settings_keys[];
 
 void settings_defaults(struct settings *s);
@@ -103,5 +113,7 @@ int  settings_format(const struct settings *s, const struct settings_key *k,
                      char *out, size_t len);
 int  settings_parse_size(const char *value, long *out);
 int  settings_check(const struct settings *s, char *err, size_t errlen);
+int  settings_parse_prefix(const char *text, size_t n,
+                           struct settings_prefix *out);
 
 #endif

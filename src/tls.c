@@ -15,7 +15,8 @@
  * step waits for the one readiness OpenSSL asked for, so neither a
  * stalled handshake nor a flood of them spins the CPU; bad input ends
  * that one handshake, with a log line.  The handshakes finished in one
- * round of events go to the least loaded workers together (so a worker
+ * round of events go to the least loaded workers (those from web-port
+ * with web-tls: to the web thread, for HTTP) together (so a worker
  * greets them in one loop iteration, not one iteration each), each with
  * its SSL object, which only that worker uses from then on.  When no
  * handshake is left, the thread gives the heap's free pages back
@@ -43,6 +44,7 @@
 #include "net.h"
 #include "tls.h"
 #include "transport.h"
+#include "web.h"
 #include "worker.h"
 #include "workq.h"
 #include "xmalloc.h"
@@ -54,6 +56,7 @@
 struct hs {
     int         fd;
     SSL        *ssl;
+    int         web;            /* from web-port: to the web thread */
     int64_t     deadline;
     unsigned    events;         /* registered with epoll */
     struct hs  *prev, *next;    /* oldest first */
@@ -73,6 +76,7 @@ static struct {
     struct hs      *head, *tail;
     size_t          n;
     struct transport *done[TLS_BATCH];  /* finished, not handed off yet */
+    unsigned char done_web[TLS_BATCH];  /* done[i] goes to the web thread */
     int             ndone;
 } tls = { .lock = PTHREAD_MUTEX_INITIALIZER, .wakefd = -1, .epfd = -1 };
 
@@ -278,8 +282,12 @@ why_failed(struct hs *h, int e)
 static void
 hand_off(void)
 {
-    for (int i = 0; i < tls.ndone; i++)
-        worker_handoff_tport(tls.done[i]->fd, tls.done[i]);
+    for (int i = 0; i < tls.ndone; i++) {
+        if (tls.done_web[i])
+            web_handoff_tport(tls.done[i]);
+        else
+            worker_handoff_tport(tls.done[i]->fd, tls.done[i]);
+    }
     tls.ndone = 0;
 }
 
@@ -307,7 +315,7 @@ step(struct hs *h)
     ERR_clear_error();
     errno = 0;
     if ((rc = SSL_do_handshake(h->ssl)) == 1) {
-        int fd = h->fd;
+        int fd = h->fd, web = h->web;
         SSL *ssl = h->ssl;
         log_debug("client (%s): TLS handshake done: %s %s", h->addr,
                   SSL_get_version(ssl), SSL_get_cipher_name(ssl));
@@ -315,6 +323,7 @@ step(struct hs *h)
         free(h);
         if (tls.ndone == TLS_BATCH)
             hand_off();
+        tls.done_web[tls.ndone] = (unsigned char)web;
         tls.done[tls.ndone++] = tport_tls_new(fd, ssl);
         return;
     }
@@ -327,9 +336,9 @@ step(struct hs *h)
     drop(h, why_failed(h, e));
 }
 
-/* Begin a handshake on fd, fresh from the acceptor. */
+/* Begin a handshake on fd, fresh from the acceptor (web: from web-port). */
 static void
-begin(int fd, int64_t now)
+begin(int fd, int web, int64_t now)
 {
     static int64_t last_warn;
     struct hs *h;
@@ -359,6 +368,7 @@ begin(int fd, int64_t now)
     h = xcalloc(1, sizeof(*h));
     h->fd = fd;
     h->ssl = ssl;
+    h->web = web;
     h->deadline = now + TLS_HANDSHAKE_MS;
     net_peer_string(fd, h->addr, sizeof(h->addr));
     h->prev = tls.tail;
@@ -378,11 +388,12 @@ take_queue(void)
     uint64_t v;
     ssize_t n = read(tls.wakefd, &v, sizeof(v));
     int64_t now = clock_ms();
+    void *web;
     int fd;
 
     (void)n;
-    while ((fd = workq_trypop(&tls.q)) >= 0)
-        begin(fd, now);
+    while ((fd = workq_trypop_data(&tls.q, &web)) >= 0)
+        begin(fd, web != NULL, now);
 }
 
 /* Close the handshakes past their deadline; the time to the next one
@@ -446,19 +457,35 @@ tls_start(void)
     tls.running = 1;
 }
 
-/* Give the handshake thread a socket accepted on the TLS port.  The
- * acceptor thread. */
-void
-tls_handoff(int fd)
+/* Queue fd for a handshake (web: it came from web-port). */
+static void
+push(int fd, int web)
 {
+    static char web_mark;
     uint64_t one = 1;
 
-    if (workq_push(&tls.q, fd) < 0) {
+    if (workq_push_data(&tls.q, fd, web ? &web_mark : NULL) < 0) {
         close(fd);
         return;
     }
     if (write(tls.wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
         log_warn("TLS: eventfd");
+}
+
+/* Give the handshake thread a socket accepted on the TLS port.  The
+ * acceptor thread. */
+void
+tls_handoff(int fd)
+{
+    push(fd, 0);
+}
+
+/* The same for a socket from web-port with web-tls: once done, it goes
+ * to the web thread.  The acceptor thread. */
+void
+tls_handoff_web(int fd)
+{
+    push(fd, 1);
 }
 
 /* Stop the handshake thread (after the acceptor), close what is in

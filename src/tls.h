@@ -25,6 +25,7 @@ void  tls_stop(void);
 
 /* The acceptor thread. */
 void  tls_handoff(int fd);
+void  tls_handoff_web(int fd);
 
 /* Any thread. */
 const char *tls_reason(unsigned long err);

@@ -59,6 +59,7 @@ plain_close(struct transport *t)
 
 static const struct tport_ops plain_ops = {
     .name = "tcp",
+    .kind = TPORT_TCP,
     .read = plain_read,
     .writev = plain_writev,
     .pending = plain_pending,

@@ -164,6 +164,7 @@ tls_close(struct transport *t)
 
 static const struct tport_ops tls_ops = {
     .name = "tls",
+    .kind = TPORT_TLS,
     .read = tls_read,
     .writev = tls_writev,
     .pending = tls_pending,

@@ -1,7 +1,7 @@
 /*
  * transport.h: how a worker moves a client's bytes, whatever carries
- * them: plain TCP (tport_plain.c) or TLS (tport_tls.c); a WebSocket
- * would be a third.  A transport belongs to one thread at a time: made
+ * them: plain TCP (tport_plain.c), TLS (tport_tls.c) or a WebSocket
+ * over either (tport_ws.c).  A transport belongs to one thread at a time: made
  * by the acceptor or the TLS handshake thread, handed through a worker's
  * queue (its lock orders the hand-off), then used only by that worker.
  *
@@ -23,10 +23,14 @@
 #define TPORT_READ  1           /* waits for the socket to be readable */
 #define TPORT_WRITE 2           /* ... writable */
 
+/* What carries a client, for the metrics (struct tport_ops' kind). */
+enum tport_kind { TPORT_TCP, TPORT_TLS, TPORT_WS, TPORT_WSS, TPORT_KINDS };
+
 struct transport;
 
 struct tport_ops {
-    const char *name;           /* "tcp", "tls" */
+    const char *name;           /* "tcp", "tls", "ws", "wss" */
+    enum tport_kind kind;
     /* Read up to len bytes: > 0, 0 at the peer's end, or -1 (errno). */
     ssize_t     (*read)(struct transport *t, void *buf, size_t len);
     /* Write from n iovecs, as one unit where the transport frames (one
@@ -42,6 +46,10 @@ struct tport_ops {
     /* Say goodbye if the transport has a way to, close the socket and
      * free t. */
     void        (*close)(struct transport *t);
+    /* The client's address when the transport knows better than the
+     * socket (a trusted proxy's X-Forwarded-For), else NULL; the op
+     * itself may be NULL. */
+    const char *(*peer)(const struct transport *t);
 };
 
 struct transport {
@@ -53,6 +61,14 @@ struct transport {
 
 /* A plain TCP transport for a connected non-blocking socket. */
 struct transport *tport_plain_new(int fd);
+
+/* A WebSocket transport over inner (whose handshake, HTTP's, is done):
+ * pre[0..npre) are bytes already read after the request, max_line the
+ * longest message, peer the client's address if not the socket's peer
+ * (NULL).  It owns inner from now on. */
+struct transport *tport_ws_new(struct transport *inner, const void *pre,
+                               size_t npre, unsigned max_line,
+                               const char *peer);
 
 static inline ssize_t
 tport_read(struct transport *t, void *buf, size_t len)
@@ -76,6 +92,12 @@ static inline const char *
 tport_strerror(const struct transport *t, int err)
 {
     return t->ops->strerror(t, err);
+}
+
+static inline const char *
+tport_peer(const struct transport *t)
+{
+    return t->ops->peer != NULL ? t->ops->peer(t) : NULL;
 }
 
 static inline void

@@ -300,6 +300,8 @@ finish_client(struct worker *w, struct client *c)
     while (c->nrooms > 0)
         wrooms_leave(&w->rooms, c, c->nrooms - 1);
     clientset_remove(&w->clients, c);
+    atomic_fetch_sub_explicit(&w->stats.clients[c->tp->ops->kind], 1,
+                              memory_order_relaxed);
     feed_free(c->feed);
     client_free(c);
     atomic_fetch_sub(&w->load, 1);
@@ -444,6 +446,8 @@ greet(struct worker *w, struct client *c, struct hub_welcome *wel,
         worker_close_client(w, c, "internal error");
     }
     counter_add(&w->stats.connections, 1);
+    atomic_fetch_add_explicit(&w->stats.clients[c->tp->ops->kind], 1,
+                              memory_order_relaxed);
     log_info("client %llu (%s) connected as %s", (unsigned long long)c->id,
              c->addr, c->nick);
     command_welcome(&(struct session){ w, c }, wel);
@@ -478,6 +482,10 @@ accept_client(struct worker *w, int fd, struct transport *tp, int64_t now)
         return;
     }
     greet(w, c, &wel, now);
+    /* Bytes its transport already holds (a WebSocket's first frames,
+     * read with the upgrade) would wake no epoll. */
+    if (!c->closing && tport_pending(c->tp) > 0)
+        on_readable(w, c, now);
 }
 
 static void

@@ -11,6 +11,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "transport.h"
+
 struct msg;
 struct transport;
 
@@ -38,6 +40,7 @@ struct worker_totals {
     unsigned long bytes_in;
     unsigned long bytes_out;
     unsigned long slow;         /* cut for falling behind */
+    long          clients[TPORT_KINDS];   /* connected now, by transport */
 };
 
 /* Main thread. */
@@ -45,10 +48,11 @@ void worker_pool_start(int n, const struct worker_conf *conf);
 void worker_pool_conf(struct worker_conf *conf);
 void worker_pool_stop(void);
 void worker_pool_totals(struct worker_totals *t);
+int  worker_pool_loads(long *loads, int max);
 void worker_conf_release(const struct worker_conf *c);
 
-/* The acceptor thread; worker_handoff_tport() the TLS handshake thread
- * too. */
+/* The acceptor thread; worker_handoff_tport() the TLS handshake and web
+ * threads too. */
 void worker_handoff(int fd);
 void worker_handoff_tport(int fd, struct transport *tp);
 

@@ -14,6 +14,7 @@
 #include "clientset.h"
 #include "mbox.h"
 #include "sendlog.h"
+#include "transport.h"
 #include "worker.h"
 #include "workq.h"
 #include "wrooms.h"
@@ -23,6 +24,7 @@ struct client;
 struct worker_stats {
     atomic_ulong connections, lines_in, lines_out, bytes_in, bytes_out,
                  slow;
+    atomic_long  clients[TPORT_KINDS];  /* connected now, by transport */
 };
 
 struct worker {

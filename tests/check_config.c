@@ -567,6 +567,93 @@ START_TEST(test_flags)
 }
 END_TEST
 
+/* parse() and bad() from the defaults. */
+static int
+fresh_parse(const char *text)
+{
+    settings_free(&s);
+    settings_defaults(&s);
+    return parse(text);
+}
+
+static void
+fresh_bad(const char *text, const char *want)
+{
+    settings_free(&s);
+    settings_defaults(&s);
+    bad(text, want);
+}
+
+/* The web keys: good values, and each bad one refused saying why. */
+START_TEST(test_web_keys)
+{
+    ck_assert_msg(fresh_parse("web-port = 8080\nweb-tls = yes\n"
+                        "web-origins = https://chat.example.org "
+                        "http://localhost:8080\n"
+                        "web-proxies = 127.0.0.1 ::1 10.0.0.0/8 fd00::/8\n")
+                  == 0, "%s", err);
+    ck_assert_int_eq(s.web_port, 8080);
+    ck_assert_int_eq(s.web_tls, 1);
+    ck_assert_str_eq(s.web_origins,
+                     "https://chat.example.org http://localhost:8080");
+    ck_assert_str_eq(s.web_proxies, "127.0.0.1 ::1 10.0.0.0/8 fd00::/8");
+    ck_assert_msg(fresh_parse("web-port = off\n") == 0, "%s", err);
+    ck_assert_int_eq(s.web_port, CHATD_PORT_OFF);
+}
+END_TEST
+
+START_TEST(test_bad_web_values)
+{
+    struct settings_prefix pf;
+
+    fresh_bad("web-port = 70000\n", "t.conf:1: web-port: '70000' is not "
+              "off or a whole number from 0 to 65535");
+    fresh_bad("web-origins = chat.example.org\n", "t.conf:1: web-origins: "
+        "'chat.example.org': a list of origins such as "
+        "https://chat.example.org (scheme://host[:port], no path)");
+    fresh_bad("web-origins = https://a/path\n", "t.conf:1: web-origins: "
+        "'https://a/path': a list of origins such as "
+        "https://chat.example.org (scheme://host[:port], no path)");
+    fresh_bad("web-proxies = 127.0.0.1 nginx\n", "t.conf:1: web-proxies: "
+        "'127.0.0.1 nginx': a list of IP addresses, each maybe with "
+        "/PREFIX, such as 127.0.0.1 ::1 10.0.0.0/8");
+    fresh_bad("web-proxies = 10.0.0.0/33\n", "t.conf:1: web-proxies: "
+        "'10.0.0.0/33': a list of IP addresses, each maybe with "
+        "/PREFIX, such as 127.0.0.1 ::1 10.0.0.0/8");
+    fresh_bad("web-tls = maybe\n",
+              "t.conf:1: web-tls: 'maybe' is not yes or no");
+    ck_assert_int_eq(settings_parse_prefix("10.1.2.3/8", 10, &pf), 0);
+    ck_assert_int_eq(pf.bits, 104);
+    ck_assert_int_eq(pf.addr[10], 0xff);
+    ck_assert_int_eq(pf.addr[12], 10);
+    ck_assert_int_eq(settings_parse_prefix("::1", 3, &pf), 0);
+    ck_assert_int_eq(pf.bits, 128);
+    ck_assert_int_eq(settings_parse_prefix("::1/129", 7, NULL), -1);
+    ck_assert_int_eq(settings_parse_prefix("1.2.3/8", 7, NULL), -1);
+}
+END_TEST
+
+/* The checks across keys of the web: TLS needs its pair, ports differ. */
+START_TEST(test_web_checks)
+{
+    ck_assert_int_eq(fresh_parse("web-tls = yes\n"), 0);
+    ck_assert_int_eq(settings_check(&s, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "web-tls needs web-port");
+    ck_assert_int_eq(fresh_parse("web-port = 8080\nweb-tls = yes\n"), 0);
+    ck_assert_int_eq(settings_check(&s, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "web-tls needs tls-cert and tls-key");
+    ck_assert_int_eq(fresh_parse("web-port = 7777\n"), 0);
+    ck_assert_int_eq(settings_check(&s, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "web-port 7777 is also port");
+    ck_assert_int_eq(fresh_parse("port = off\nweb-port = 8080\n"), 0);
+    ck_assert_int_eq(settings_check(&s, err, sizeof(err)), 0);
+    ck_assert_int_eq(fresh_parse("port = off\n"), 0);
+    ck_assert_int_eq(settings_check(&s, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "port is off and neither tls-port nor web-port "
+                     "is set: nothing to listen on");
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -583,6 +670,8 @@ config_suite(void)
     tcase_add_test(tc, test_dump_round_trip);
     tcase_add_test(tc, test_dump_origins);
     tcase_add_test(tc, test_addresses);
+    tcase_add_test(tc, test_web_keys);
+    tcase_add_test(tc, test_web_checks);
     suite_add_tcase(su, tc);
 
     tc = tcase_create("Bad");
@@ -601,6 +690,7 @@ config_suite(void)
     tcase_add_test(tc, test_bad_nul);
     tcase_add_test(tc, test_bad_long_line);
     tcase_add_test(tc, test_bad_line_number);
+    tcase_add_test(tc, test_bad_web_values);
     suite_add_tcase(su, tc);
 
     tc = tcase_create("Files");

@@ -28,6 +28,7 @@ struct bench_conf {
     const char *port;           /* one port, or several joined by commas */
     const char *channel;        /* redis channel */
     int    tls;                 /* --tls */
+    int    ws;                  /* --protocol ws: chat over WebSocket */
     const char *ca;             /* --ca FILE, or NULL: the system's CAs */
     int    insecure;            /* --insecure: no certificate check */
     long   clients;             /* -c: receiving connections */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "btls.h"
+#include "bws.h"
 #include "resp.h"
 #include "run.h"
 #include "xmalloc.h"
@@ -77,11 +78,13 @@ char *
 out_reserve(struct conn *c, size_t n)
 {
     if (c->out_off > 0 && c->out_off == c->out_len)
-        c->out_off = c->out_len = 0;
+        c->out_off = c->out_len = c->out_framed = 0;
     if (c->out_len + n > c->out_cap) {
         if (c->out_off > 0) {
             memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
             c->out_len -= c->out_off;
+            c->out_framed -= c->out_off < c->out_framed ? c->out_off :
+                             c->out_framed;
             c->out_off = 0;
         }
         if (c->out_len + n > c->out_cap) {
@@ -110,6 +113,8 @@ out_add(struct conn *c, const char *data, size_t n)
 int
 conn_flush(struct conn *c)
 {
+    if (bench.conf->ws && c->state != C_WS)
+        bws_frame_out(c);
     while (c->out_off < c->out_len) {
         ssize_t n = c->ssl != NULL ?
             btls_write(c, c->out + c->out_off, c->out_len - c->out_off) :
@@ -125,7 +130,7 @@ conn_flush(struct conn *c)
         c->out_off += (size_t)n;
     }
     if (c->out_off == c->out_len)
-        c->out_off = c->out_len = 0;
+        c->out_off = c->out_len = c->out_framed = 0;
     if (c->ssl != NULL)
         return conn_events(c, c->tls_rd | (c->out_len > 0 ? c->tls_wr : 0));
     return conn_events(c, c->out_len > 0 ? EPOLLIN | EPOLLOUT : EPOLLIN);
@@ -217,6 +222,8 @@ conn_greet(struct conn *c)
             n = resp_command(cmd, sizeof(cmd), 2, argv, argl);
         }
         out_add(c, cmd, n);
+    } else if (bench.conf->ws) {
+        bws_upgrade(c);
     }
     conn_flush(c);
 }

@@ -35,7 +35,8 @@ usage(FILE *f)
 "  -H, --host HOST        server address (default 127.0.0.1)\n"
 "  -p, --port PORT[,...]  server port (default 7777); with several, the\n"
 "                         clients are spread over them in turn\n"
-"      --protocol P       chat (default) or redis\n"
+"      --protocol P       chat (default), ws (chat over WebSocket, to\n"
+"                         chatd's web-port) or redis\n"
 "  -c, --clients N        receiving clients (default 10)\n"
 "  -s, --senders S        clients that also send (default 1; 0: idle mode)\n"
 "      --rooms R          spread the clients over R rooms, #cb0..#cbR-1\n"
@@ -159,12 +160,16 @@ parse_server_option(int ch, const char *arg, struct bench_conf *c)
         c->port = arg;
         return 1;
     case OPT_PROTOCOL:
+        c->ws = 0;
         if (strcmp(arg, "chat") == 0)
             c->proto = BENCH_CHAT;
-        else if (strcmp(arg, "redis") == 0)
+        else if (strcmp(arg, "ws") == 0) {
+            c->proto = BENCH_CHAT;
+            c->ws = 1;
+        } else if (strcmp(arg, "redis") == 0)
             c->proto = BENCH_REDIS;
         else
-            bad_usage("--protocol: '%s' is not chat or redis", arg);
+            bad_usage("--protocol: '%s' is not chat, ws or redis", arg);
         return 1;
     case OPT_CHANNEL:
         if (*arg == '\0' || strlen(arg) > 128 ||

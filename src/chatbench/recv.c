@@ -16,6 +16,7 @@
 #include "btls.h"
 #include "payload.h"
 #include "resp.h"
+#include "bws.h"
 #include "run.h"
 #include "xmalloc.h"
 
@@ -330,7 +331,14 @@ recv_read(struct conn *c)
     }
     bench.last_input = bench_now_ns();
     have += (size_t)n;
-    if (bench.conf->proto == BENCH_CHAT)
+    if (bench.conf->ws) {
+        size_t lines;
+        long raw = bws_input(c, bench.rbuf, have, &lines);
+        if (raw < 0 || c->state == C_CLOSED)
+            return;
+        used = (long)chat_input(c, bench.rbuf, lines, bench.last_input);
+        used = (size_t)used == lines ? raw : -1;
+    } else if (bench.conf->proto == BENCH_CHAT)
         used = (long)chat_input(c, bench.rbuf, have, bench.last_input);
     else
         used = redis_input(c, bench.rbuf, have, bench.last_input);

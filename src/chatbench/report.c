@@ -82,7 +82,8 @@ report_server(const struct bench_conf *c, const struct bench_result *r)
 void
 report_human(const struct bench_conf *c, const struct bench_result *r)
 {
-    const char *proto = c->proto == BENCH_CHAT ? "chat" : "redis";
+    const char *proto = c->ws ? "ws" : c->proto == BENCH_CHAT ? "chat" :
+                        "redis";
 
     printf("%s %s:%s: %ld client%s, %ld sender%s, %ld-byte payloads",
            proto, c->host, c->port, c->clients, c->clients == 1 ? "" : "s",
@@ -112,7 +113,8 @@ report_line(const struct bench_conf *c, const struct bench_result *r)
     double s = r->run_s > 0 ? r->run_s : 1e-9;
 
     printf("chatbench: proto=%s clients=%ld senders=%ld rooms=%ld size=%ld",
-           c->proto == BENCH_CHAT ? "chat" : "redis", c->clients,
+           c->ws ? "ws" : c->proto == BENCH_CHAT ? "chat" : "redis",
+           c->clients,
            c->senders, c->rooms, c->size);
     printf(" connected=%llu connect_s=%.3f quiet_s=%.3f",
            (unsigned long long)r->connected, r->connect_s, r->quiet_s);

@@ -42,6 +42,7 @@ enum conn_state {
     C_IDLE = 0,                 /* not opened yet */
     C_CONNECTING,               /* non-blocking connect() under way */
     C_TLS,                      /* --tls: the handshake under way */
+    C_WS,                       /* --protocol ws: waiting for the 101 */
     C_HELLO,                    /* waiting for the greeting */
     C_JOINING,                  /* --rooms: waiting for the /join answer */
     C_READY,
@@ -62,6 +63,7 @@ struct conn {
     size_t    rest_len;
     char     *out;              /* unsent output */
     size_t    out_off, out_len, out_cap;
+    size_t    out_framed;       /* ws: out up to here is framed */
 };
 
 struct sender {

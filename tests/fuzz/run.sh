@@ -3,8 +3,8 @@
 #
 # Usage: tests/fuzz/run.sh [SECONDS] [HARNESS...]
 #   SECONDS   how long each harness runs (default: $FUZZ_SECONDS, else 60)
-#   HARNESS   fuzz_proto, fuzz_config, fuzz_clwire, fuzz_tls (default: all
-#             of tests/fuzz/fuzz_*.c)
+#   HARNESS   fuzz_proto, fuzz_config, fuzz_clwire, fuzz_tls, fuzz_http,
+#             fuzz_ws (default: all of tests/fuzz/fuzz_*.c)
 #
 # The harnesses are compiled straight from the sources (every src/*.c but
 # main's and the Redis link's) with -fsanitize=fuzzer,address,undefined into a temporary
@@ -59,6 +59,11 @@ flags="-g -O1 -std=gnu11 -pthread -Wall -Wextra -Wno-unused-parameter"
 srcs=$(ls "$top"/src/*.c | grep -v -e '/chatd\.c$' -e '/cmdline\.c$' \
     -e '/cluster\.c$' \
     -e '/clthread\.c$' -e '/cllink\.c$' -e '/clguests\.c$')
+
+# The page the web thread serves is made at build time (src/web/embed.sh).
+sh "$top/src/web/embed.sh" web_page "$top/src/web/index.html" \
+    >"$tmp/webpage.c" || exit 1
+srcs="$srcs $tmp/webpage.c"
 
 printf 'int LLVMFuzzerTestOneInput(const char *d, long n)\n{ return 0; }\n' \
     >"$tmp/probe.c"
