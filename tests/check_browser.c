@@ -36,7 +36,8 @@
 #define PAGE_MS     15000       /* the page shows what it should */
 #define BACK_MS     40000       /* reconnected after the restart */
 
-#define IMG_LINE    "<img src=x onerror=\"window.pwned=1;document.title='pwned'\">"
+#define IMG_LINE \
+    "<img src=x onerror=\"window.pwned=1;document.title='pwned'\">"
 #define SCRIPT_LINE "<script>window.pwned=2;document.title='pwned'</script>"
 
 /* The state line starts with arguments[0]. */
@@ -96,10 +97,12 @@ static const char JS_THEME[] =
     "const lum = (c) => c.match(/[\\d.]+/g).slice(0, 3).map((x) => {"
     " x /= 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) **"
     " 2.4; }).reduce((a, x, i) => a + x * [0.2126, 0.7152, 0.0722][i], 0);"
-    "const ratio = (a, b) => (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);"
+    "const ratio = (a, b) =>"
+    " (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);"
     "const s = getComputedStyle(document.body);"
     "const bg = lum(s.backgroundColor), fg = lum(s.color);"
-    "const t = lum(getComputedStyle(document.querySelector('.log time')).color);"
+    "const t ="
+    " lum(getComputedStyle(document.querySelector('.log time')).color);"
     "return (arguments[0] === 'dark') === (bg < fg) && ratio(bg, fg) >= 7 &&"
     " ratio(bg, t) >= 4.5 ? '' : 'background ' + s.backgroundColor +"
     " ', text ' + s.color + ', contrast ' + ratio(bg, fg).toFixed(1) +"
@@ -221,9 +224,12 @@ start_chatd(int tcp, int web)
 
     snprintf(ptcp, sizeof(ptcp), "%d", tcp);
     snprintf(pweb, sizeof(pweb), "%d", web);
-    if (hserver_start_argv(&srv, argv) < 0)
-        return bad("chatd did not start; its log:\n%s",
-                    hserver_log(&srv));
+    if (hserver_start_argv(&srv, argv) < 0) {
+        char *log = hserver_log(&srv);
+        bad("chatd did not start; its log:\n%s", log);
+        free(log);
+        return -1;
+    }
     tcp_port = port_logged("");
     if ((web_port = port_logged(" (web)")) <= 0)
         return bad("chatd logged no \"listening on ... (web)\" line");
@@ -387,7 +393,8 @@ step_keyboard(void)
 static int
 step_markup(struct hconn *bob)
 {
-    if (hconn_send(bob, IMG_LINE "\n" SCRIPT_LINE "\nafter the markup\n") < 0 ||
+    if (hconn_send(bob, IMG_LINE "\n" SCRIPT_LINE "\n"
+                   "after the markup\n") < 0 ||
         page("the img line as text", JS_SHOWS, "\t<bob> " IMG_LINE,
              PAGE_MS) < 0 ||
         page("the script line as text", JS_SHOWS, "\t<bob> " SCRIPT_LINE,
