@@ -423,20 +423,39 @@ step_private(struct hconn *bob)
     return 0;
 }
 
-/* chatd stops and starts again on its ports: the page comes back by
- * itself, as alice, in its rooms, and talks. */
+/* The page rejoins the default room it had left, and switches back. */
+static int
+back_to_lobby(void)
+{
+    if (type_enter("#line", "/join #lobby") < 0 ||
+        page("the lobby joined again", JS_ROOMS, "#dev #lobby*",
+             PAGE_MS) < 0 ||
+        click("#rooms button[data-room='#dev']") < 0 ||
+        page("back in #dev", JS_ROOMS, "#dev* #lobby", PAGE_MS) < 0)
+        return -1;
+    return 0;
+}
+
+/*
+ * Out of the default room, chatd stops and starts again on its ports:
+ * the page comes back by itself, as alice, in #dev and not in the
+ * default room, and talks.
+ */
 static int
 step_restart(void)
 {
     struct hconn *carol;
     int rc, tcp = tcp_port, web = web_port;
 
+    if (type_enter("#line", "/part #lobby") < 0 ||
+        page("the lobby left", JS_ROOMS, "#dev*", PAGE_MS) < 0)
+        return -1;
     if ((rc = hserver_stop(&srv)) != 0)
         return bad("chatd exited %d on SIGTERM", rc);
     if (page("offline shown", JS_STATE, "offline", PAGE_MS) < 0 ||
         start_chatd(tcp, web) < 0 ||
         page("back online", JS_STATE, "online as alice", BACK_MS) < 0 ||
-        page("rooms rejoined", JS_ROOMS, "#lobby #dev*", PAGE_MS) < 0)
+        page("rooms rejoined", JS_ROOMS, "#dev*", PAGE_MS) < 0)
         return -1;
     if ((carol = tcp_client("carol")) == NULL)
         return -1;
@@ -446,11 +465,12 @@ step_restart(void)
          page("carol's line", JS_SHOWS, "\t<carol> after the restart",
               PAGE_MS) < 0 ||
          type_enter("#line", "glad to be back") < 0 ||
-         hears(carol, "carol", "#dev <alice> glad to be back") < 0 ? -1 : 0;
+         hears(carol, "carol", "#dev <alice> glad to be back") < 0 ||
+         back_to_lobby() < 0 ? -1 : 0;
     hconn_close(carol);
     if (rc == 0)
         note("chatd restarted on its ports: the page reconnected, took "
-             "alice and #dev back");
+             "alice and #dev back, stayed out of the lobby");
     return rc;
 }
 
