@@ -343,6 +343,56 @@ START_TEST(test_ping_answered)
 }
 END_TEST
 
+/* X-Forwarded-For from a client that is no proxy: ignored. */
+START_TEST(test_forwarded_for_ignored)
+{
+    int st;
+    struct hconn *w = hws_open(wport, NULL,
+                               "X-Forwarded-For: 198.51.100.7\r\n", &st);
+    char *log;
+
+    ck_assert_int_eq(st, 101);
+    expect(w, "*** welcome to chatd, ");
+    log = hserver_log(&srv);
+    ck_assert_ptr_null(strstr(log, "198.51.100.7"));
+    free(log);
+    hconn_close(w);
+}
+END_TEST
+
+/* From a web-proxies address: its last address is the client's. */
+START_TEST(test_forwarded_for_from_proxy)
+{
+    int st;
+    struct hconn *w = hws_open(wport, NULL, "X-Forwarded-For: 10.9.9.9, "
+                               "203.0.113.9\r\n", &st);
+
+    ck_assert_int_eq(st, 101);
+    expect(w, "*** welcome to chatd, ");
+    ck_assert(hserver_wait_log(&srv, "(203.0.113.9) connected as ", T));
+    hconn_close(w);
+    /* A header that is no address is not believed. */
+    w = hws_open(wport, NULL, "X-Forwarded-For: <script>\r\n", &st);
+    ck_assert_int_eq(st, 101);
+    expect(w, "*** welcome to chatd, ");
+    char *log = hserver_log(&srv);
+    ck_assert_ptr_null(strstr(log, "<script>"));
+    free(log);
+    hconn_close(w);
+}
+END_TEST
+
+static void
+start_proxied(void)
+{
+    static const char *const args[] = { "--web-port", "0", "--web-proxies",
+                                        "::1 127.0.0.0/8", NULL };
+
+    start(args);
+    wport = hws_web_port(&srv);
+    ck_assert_int_gt(wport, 0);
+}
+
 /* ------------------------------------------------------------------ */
 /* Load                                                                */
 /* ------------------------------------------------------------------ */
@@ -479,6 +529,10 @@ web_suite(void)
     tcase_add_test(tc, test_many_lines_to_ws);
     tcase_add_test(tc, test_bad_frames_closed);
     tcase_add_test(tc, test_ping_answered);
+    tcase_add_test(tc, test_forwarded_for_ignored);
+    tc = h_tcase(s, "Proxy", NULL, NULL, 60);
+    tcase_add_unchecked_fixture(tc, start_proxied, stop);
+    tcase_add_test(tc, test_forwarded_for_from_proxy);
     tc = h_tcase(s, "Load", NULL, NULL, 120);
     tcase_add_unchecked_fixture(tc, start_web, stop);
     tcase_add_test(tc, test_thousand_ws_broadcast);
