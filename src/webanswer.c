@@ -90,8 +90,10 @@ static void
 serve_page(struct wconn *c, const struct http_req *req)
 {
     respond(c, 200, "Cache-Control: no-cache\r\n"
-            "Content-Security-Policy: default-src 'self'; "
-            "connect-src 'self' ws: wss:\r\n"
+            "Content-Security-Policy: default-src 'none'; "
+            "script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+            "connect-src 'self' ws: wss:; img-src 'none'; base-uri 'none'; "
+            "form-action 'none'; frame-ancestors 'none'\r\n"
             "X-Content-Type-Options: nosniff\r\n"
             "Referrer-Policy: no-referrer\r\n",
             "text/html; charset=utf-8", (const char *)web_page,

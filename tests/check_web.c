@@ -58,8 +58,12 @@ START_TEST(test_page_and_keep_alive)
     ck_assert_ptr_nonnull(strstr(ans, "Content-Type: text/html; "
                                       "charset=utf-8\r\n"));
     ck_assert_ptr_nonnull(strstr(ans, "Content-Security-Policy: "
-                                      "default-src 'self'; connect-src "
-                                      "'self' ws: wss:\r\n"));
+                                      "default-src 'none'; script-src "
+                                      "'unsafe-inline'; style-src "
+                                      "'unsafe-inline'; connect-src "
+                                      "'self' ws: wss:; img-src 'none'; "
+                                      "base-uri 'none'; form-action 'none'; "
+                                      "frame-ancestors 'none'\r\n"));
     ck_assert_ptr_nonnull(strstr(ans, "Cache-Control: "));
     ck_assert_ptr_nonnull(strstr(ans, "Connection: keep-alive\r\n"));
     ck_assert_ptr_nonnull(strstr(ans, "<html"));
