@@ -150,6 +150,8 @@ settings_parse_prefix(const char *text, size_t n, struct settings_prefix *out)
     if (out != NULL)
         *out = pf;
     return 0;
+}
+
 /* connect-rate: none or COUNT/UNIT (addrmask.c). */
 static const char *
 rate_check(const char *value)
