@@ -116,10 +116,11 @@ cl_enqueue_locked(struct cl_item *it)
         wakeup_post(cl.efd);
 }
 
-/* Queue a message to publish while the link is up: 0, else -1 (wire is
- * released).  Any thread; takes cl.lock. */
-int
-cl_enqueue_raw(struct msg *wire)
+/* Queue a message to publish while the link is up, on CHANNEL (dir 0)
+ * or CHANNEL:rooms (dir 1): 0, else -1 (wire is released).  Any thread;
+ * takes cl.lock. */
+static int
+enqueue_wire(struct msg *wire, int dir)
 {
     struct cl_item *it;
 
@@ -133,31 +134,22 @@ cl_enqueue_raw(struct msg *wire)
     }
     it = cl_item_new(ITEM_RAW);
     it->wire = wire;
+    it->dir = dir;
     cl_enqueue_locked(it);
     pthread_mutex_unlock(&cl.lock);
     return 0;
 }
 
-/* The same on CHANNEL:rooms. */
+int
+cl_enqueue_raw(struct msg *wire)
+{
+    return enqueue_wire(wire, 0);
+}
+
 int
 cl_enqueue_dir(struct msg *wire)
 {
-    struct cl_item *it;
-
-    if (wire == NULL)
-        return -1;
-    pthread_mutex_lock(&cl.lock);
-    if (!cl.up) {
-        pthread_mutex_unlock(&cl.lock);
-        msg_unref(wire);
-        return -1;
-    }
-    it = cl_item_new(ITEM_RAW);
-    it->wire = wire;
-    it->dir = 1;
-    cl_enqueue_locked(it);
-    pthread_mutex_unlock(&cl.lock);
-    return 0;
+    return enqueue_wire(wire, 1);
 }
 
 /* Queue the deletion of nick's key if owner has it; cl.lock held. */
