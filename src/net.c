@@ -133,13 +133,13 @@ fail:
  * address of this host, else -1 (the port is in use, say), with a message
  * in err.  An address family the host lacks is skipped when addr is NULL.
  */
-int
-net_listen(const char *addr, int *port, int *fds, int maxfds, char *err,
+static int
+listen_all(const char *addr, int *port, int *fds, int maxfds, char *err,
            size_t errlen)
 {
     struct addrinfo hints, *res, *ai;
     char portstr[16];
-    int n = 0, rc;
+    int n = 0, rc, saved;
 
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
@@ -187,8 +187,31 @@ net_listen(const char *addr, int *port, int *fds, int maxfds, char *err,
     }
     return n;
 fail:
+    saved = errno;
     freeaddrinfo(res);
     while (n > 0)
         close(fds[--n]);
+    errno = saved;
+    return rc;
+}
+
+/*
+ * As listen_all().  When *port is 0 and the port the first socket picked
+ * is taken for a later address (an outgoing connection may hold it on
+ * 127.0.0.1 while it is free on ::), all are closed and another port is
+ * tried, a bounded number of times.
+ */
+int
+net_listen(const char *addr, int *port, int *fds, int maxfds, char *err,
+           size_t errlen)
+{
+    int rc, tries = 0;
+
+    if (*port != 0)
+        return listen_all(addr, port, fds, maxfds, err, errlen);
+    do {
+        *port = 0;
+        rc = listen_all(addr, port, fds, maxfds, err, errlen);
+    } while (rc == -1 && errno == EADDRINUSE && ++tries < 32);
     return rc;
 }

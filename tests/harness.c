@@ -187,8 +187,12 @@ hserver_start_argv(struct hserver *s, const char *const *argv)
         _exit(127);
     }
     close(fd);
-    if (!hserver_wait_log(s, "listening on ", 10000))
+    if (!hserver_wait_log(s, "listening on ", 10000)) {
+        char *log = hserver_log(s);
+        fprintf(stderr, "---- chatd did not start; its log:\n%s----\n", log);
+        free(log);
         return -1;
+    }
     char *log = hserver_log(s);
     const char *p = strstr(log, "listening on ");
     const char *nl = strchr(p, '\n');
