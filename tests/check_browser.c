@@ -5,6 +5,11 @@
  * TCP clients as nc would be; the page picks a nick, talks with them,
  * switches rooms by click and by keyboard, shows their markup as text
  * with nothing run, and survives a restart of chatd on the same ports.
+ * A page loaded after lines were said shows their replay (chatd runs
+ * with --history 5) dimmed, with their times in the browser's time zone
+ * (set to Asia/Kolkata, UTC+05:30, so that UTC shown as local fails),
+ * and a "live" marker that later lines follow; /history 2 typed in the
+ * page does the same.
  * It writes screenshots next to its log (tests/check_browser*.png).
  *
  * One scenario whose steps build on each other, so a plain program
@@ -26,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <openssl/evp.h>
 
@@ -97,14 +103,19 @@ static const char JS_FITS[] =
     " 'window ' + w + 'x' + h + ', page ' + d + ' wide, message box ' +"
     " r.left + '..' + r.right + ' to ' + r.bottom;";
 
+/* lum(css colour) and ratio(lum, lum): WCAG's relative luminance and
+ * contrast ratio. */
+#define JS_CONTRAST \
+    "const lum = (c) => c.match(/[\\d.]+/g).slice(0, 3).map((x) => {" \
+    " x /= 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) **" \
+    " 2.4; }).reduce((a, x, i) => a + x * [0.2126, 0.7152, 0.0722][i], 0);" \
+    "const ratio = (a, b) =>" \
+    " (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);"
+
 /* The page is in theme arguments[0] ('light' or 'dark'), its text and
  * its times readable (WCAG contrast at least 7 and 4.5). */
 static const char JS_THEME[] =
-    "const lum = (c) => c.match(/[\\d.]+/g).slice(0, 3).map((x) => {"
-    " x /= 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) **"
-    " 2.4; }).reduce((a, x, i) => a + x * [0.2126, 0.7152, 0.0722][i], 0);"
-    "const ratio = (a, b) =>"
-    " (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);"
+    JS_CONTRAST
     "const s = getComputedStyle(document.body);"
     "const bg = lum(s.backgroundColor), fg = lum(s.color);"
     "const t ="
@@ -113,6 +124,99 @@ static const char JS_THEME[] =
     " ratio(bg, t) >= 4.5 ? '' : 'background ' + s.backgroundColor +"
     " ', text ' + s.color + ', contrast ' + ratio(bg, fg).toFixed(1) +"
     " ', times ' + ratio(bg, t).toFixed(1);";
+
+/* The browser's time zone in the history step: UTC+05:30 all year. */
+#define TZ_NAME "Asia/Kolkata"
+
+/* Before the rest of a script: room and log, the log of the view of
+ * room (from the first field of arguments[0]), li its lines. */
+#define JS_ROOM_LOG \
+    "const args = arguments[0].split('\\t'), room = args[0];" \
+    "const log = [...document.querySelectorAll('.log')]" \
+    " .find((l) => l.dataset.room === room);" \
+    "if (!log) return 'no view of ' + room;" \
+    "const li = [...log.children];"
+
+/*
+ * arguments[0] is "ROOM\tT0\tLINE...": the last replay in the view of
+ * ROOM is its "*** history of ROOM: N lines" notice, dimmed (class
+ * replay), then exactly the N LINEs, dimmed, each with a time of the
+ * minute it was said (T0, epoch seconds, or later) shown in TZ_NAME,
+ * its UTC stamp in the title, then a visible "live" marker.
+ */
+static const char JS_REPLAY[] =
+    JS_ROOM_LOG
+    "const t0 = +args[1], want = args.slice(2);"
+    "const heads = li.filter((e) => e.matches('.notice.replay') &&"
+    " e.lastChild.textContent.startsWith('*** history of ' + room + ': '));"
+    "if (!heads.length) return 'no replay in ' + room;"
+    "let i = li.indexOf(heads[heads.length - 1]) + 1;"
+    "const n = parseInt(li[i - 1].lastChild.textContent.split(': ')[1]);"
+    "const got = [];"
+    "for (; i < li.length && li[i].classList.contains('replay'); i++)"
+    " got.push(li[i]);"
+    "const mark = li[i], text = (e) => e.lastChild.textContent;"
+    "if (n !== want.length || got.length !== n)"
+    " return 'the replay says ' + n + ' lines, ' + got.length + ' dimmed: '"
+    " + got.map(text).join(' | ');"
+    "if (!mark || !mark.matches('.live') || mark.textContent !== 'live' ||"
+    " mark.hidden || getComputedStyle(mark).display === 'none')"
+    " return 'no visible live marker after the replay: ' +"
+    " (mark ? mark.outerHTML : 'nothing');"
+    "const hm = { timeZone: '" TZ_NAME "', hour: '2-digit',"
+    " minute: '2-digit' };"
+    "for (let k = 0; k < n; k++) {"
+    " const t = got[k].querySelector('time'), when = Date.parse(t.dateTime);"
+    " const local = new Date(when).toLocaleTimeString([], hm);"
+    " const utc = new Date(when).toISOString().slice(0, 16)"
+    "  .replace('T', ' ') + ' UTC';"
+    " if (text(got[k]) !== want[k])"
+    "  return 'replayed line ' + k + ' is ' + JSON.stringify(text(got[k]));"
+    " if (!(when >= Math.floor(t0 / 60) * 60000 && when <= Date.now() &&"
+    "  when % 60000 === 0))"
+    "  return 'line ' + k + ' has the time ' + t.dateTime + ', not the'"
+    "  + ' minute it was said (after ' + new Date(t0 * 1000).toISOString()"
+    "  + ')';"
+    " if (!t.textContent.endsWith(local) || t.title !== utc)"
+    "  return 'line ' + k + ' shows the time ' + t.textContent + ' (' +"
+    "  t.title + '), not ' + local + ' (' + utc + ')';"
+    "}"
+    "return '';";
+
+/* arguments[0] is "ROOM\tTEXT": the view of ROOM has the line TEXT,
+ * not dimmed, after its last live marker. */
+static const char JS_LIVE_AFTER[] =
+    JS_ROOM_LOG
+    "const line = li.filter((e) => e.lastChild.textContent === args[1]).pop();"
+    "const mark = li.filter((e) => e.matches('.live')).pop();"
+    "if (!line) return 'no line ' + JSON.stringify(args[1]) + ' in ' + room;"
+    "if (line.matches('.replay')) return 'the live line is dimmed';"
+    "return mark && mark.compareDocumentPosition(line) &"
+    " Node.DOCUMENT_POSITION_FOLLOWING ? '' :"
+    " 'the live line is not after a live marker';";
+
+/* arguments[0] is "ROOM\tTEXT": no line of the view of ROOM holds TEXT. */
+static const char JS_ABSENT[] =
+    JS_ROOM_LOG
+    "const l = li.find((e) => e.textContent.includes(args[1]));"
+    "return l ? 'the view of ' + room + ' has ' + l.textContent : '';";
+
+/* In the room shown (theme arguments[0]), replayed lines and the marker
+ * are readable (contrast at least 4.5) and replayed lines dimmer than
+ * live ones. */
+static const char JS_DIMMED[] =
+    JS_CONTRAST
+    "const q = (css) => document.querySelector('.log:not([hidden]) ' + css);"
+    "const old = q('li.message.replay'), now = q('li.message:not(.replay)');"
+    "const mark = q('li.live');"
+    "if (!old || !now || !mark) return 'no replayed line, live line or"
+    " marker shown';"
+    "const c = (e) => lum(getComputedStyle(e).color);"
+    "const bg = lum(getComputedStyle(document.body).backgroundColor);"
+    "const r = ratio(bg, c(old)), l = ratio(bg, c(now)), m = ratio(bg, c(mark));"
+    "return r >= 4.5 && r < l && m >= 4.5 ? '' : arguments[0] + ': contrast"
+    " of replayed lines ' + r.toFixed(1) + ', live ' + l.toFixed(1) +"
+    " ', marker ' + m.toFixed(1);";
 
 /* The last lines of the room shown, for a failure's message. */
 static const char JS_LAST[] =
@@ -229,7 +333,7 @@ start_chatd(int tcp, int web)
 {
     char ptcp[16], pweb[16];
     const char *argv[] = { "chatd", "-p", ptcp, "-w", "2", "--web-port",
-                           pweb, NULL };
+                           pweb, "--history", "5", NULL };
 
     snprintf(ptcp, sizeof(ptcp), "%d", tcp);
     snprintf(pweb, sizeof(pweb), "%d", web);
@@ -567,6 +671,146 @@ step_nick_retry(void)
     return rc;
 }
 
+/* ---------------------------------------------------------------- history */
+
+#define SEP "\u2028"             /* a line separator, kept by chatd */
+
+/* The replay last shown in room's view is lines (NULL-terminated), said
+ * at t0 or later. */
+static int
+replay_is(const char *what, const char *room, time_t t0,
+          const char *const *lines)
+{
+    char arg[1024];
+    size_t n = (size_t)snprintf(arg, sizeof(arg), "%s\t%lld", room,
+                                (long long)t0);
+
+    for (; *lines != NULL && n < sizeof(arg); lines++)
+        n += (size_t)snprintf(arg + n, sizeof(arg) - n, "\t%s", *lines);
+    return page(what, JS_REPLAY, arg, PAGE_MS);
+}
+
+/* js (JS_LIVE_AFTER, JS_ABSENT) holds for room's view and text. */
+static int
+room_has(const char *what, const char *js, const char *room,
+         const char *text)
+{
+    char arg[512];
+
+    snprintf(arg, sizeof(arg), "%s\t%s", room, text);
+    return page(what, js, arg, PAGE_MS);
+}
+
+/* fay says lines in the lobby and in #news; all of them are stored when
+ * this returns. */
+static int
+history_said(struct hconn *fay)
+{
+    char line[1024];
+
+    if (hconn_send(fay, "old 1\nold 2\nold 3\n/me waves\nold " SEP
+                   " 5\n/join #news\n") < 0 ||
+        hears(fay, "fay", "*** you joined #news") < 0 ||
+        hconn_send(fay, "news 1\nnews " SEP " 2\n") < 0 ||
+        hconn_roundtrip(fay, line, sizeof(line)) != 1)
+        return bad("fay's lines were not all said");
+    return 0;
+}
+
+/* A page loaded now is replayed the lobby's lines as it connects, and
+ * #news's as it joins; fay's later lines follow the marker. */
+static int
+history_replays(struct hconn *fay, time_t t0)
+{
+    static const char *const lobby[] = { "<fay> old 1", "<fay> old 2",
+        "<fay> old 3", "* fay waves", "<fay> old " SEP " 5", NULL };
+    static const char *const news[] = { "<fay> news 1",
+        "<fay> news " SEP " 2", NULL };
+
+    if (run_js(JS_CLEAR_NICK) < 0 || type_enter("#nick", "hana") < 0 ||
+        page("online as hana", JS_STATE, "online as hana", PAGE_MS) < 0 ||
+        page("in the lobby", JS_ROOMS, "#lobby*", PAGE_MS) < 0 ||
+        replay_is("the lobby's replay", "#lobby", t0, lobby) < 0 ||
+        hconn_send(fay, "/join #lobby\nlive in the lobby\n") < 0 ||
+        room_has("a live line after the marker", JS_LIVE_AFTER, "#lobby",
+                 "<fay> live in the lobby") < 0 ||
+        type_enter("#line", "/join #news") < 0 ||
+        page("joined #news", JS_ROOMS, "#lobby #news*", PAGE_MS) < 0 ||
+        replay_is("#news's replay", "#news", t0, news) < 0 ||
+        room_has("#news's replay only in #news", JS_ABSENT, "#lobby",
+                 "news 1") < 0 ||
+        room_has("the page's /topic answer hidden", JS_ABSENT, "#lobby",
+                 "topic") < 0)
+        return -1;
+    note("a replay on connecting and on /join: dimmed, in its room's view, "
+         "times in the browser's zone, a live marker, live lines after it");
+    return 0;
+}
+
+/* /history 2 typed in the page replays #news's last two lines. */
+static int
+history_typed(struct hconn *fay, time_t t0)
+{
+    static const char *const last[] = { "<fay> news " SEP " 2",
+        "<fay> news live" SEP "too", NULL };
+
+    if (hconn_send(fay, "/join #news\nnews live" SEP "too\n") < 0 ||
+        room_has("a live line in #news", JS_LIVE_AFTER, "#news",
+                 "<fay> news live" SEP "too") < 0 ||
+        type_enter("#line", "/history 2") < 0 ||
+        replay_is("/history 2", "#news", t0, last) < 0 ||
+        room_has("no echo of /history", JS_ABSENT, "#news",
+                 "/history") < 0)
+        return -1;
+    note("/history 2 typed in the page: the last two lines, dimmed, a "
+         "new marker");
+    return 0;
+}
+
+/* Replayed lines are readable and dimmer than live ones, dark and light. */
+static int
+history_themes(void)
+{
+    if (page("dimmed, dark", JS_DIMMED, "dark", PAGE_MS) < 0)
+        return -1;
+    if (wd_cdp(&wd, "Emulation.setEmulatedMedia", "{\"features\":[{\"name\":"
+               "\"prefers-color-scheme\",\"value\":\"light\"}]}") < 0)
+        return bad("prefers-color-scheme: light: %s", wd.error);
+    if (page("light again", JS_THEME, "light", PAGE_MS) < 0 ||
+        page("dimmed, light", JS_DIMMED, "light", PAGE_MS) < 0 ||
+        screenshot("check_browser-history.png") < 0)
+        return -1;
+    note("replayed lines readable and dimmer than live ones, dark and light");
+    return 0;
+}
+
+/*
+ * History: fay says lines while no page is in; then a page loaded in
+ * UTC+05:30 joins as hana and is replayed them.
+ */
+static int
+step_history(void)
+{
+    struct hconn *fay;
+    time_t t0 = time(NULL);
+    char url[64];
+    int rc;
+
+    if (wd_cdp(&wd, "Emulation.setTimezoneOverride",
+               "{\"timezoneId\":\"" TZ_NAME "\"}") < 0)
+        return bad("time zone " TZ_NAME ": %s", wd.error);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", web_port);
+    if (wd_open(&wd, url) < 0)
+        return bad("opening %s again: %s", url, wd.error);
+    if (page("reloaded", JS_STATE, "offline", PAGE_MS) < 0 ||
+        (fay = tcp_client("fay")) == NULL)
+        return -1;
+    rc = history_said(fay) < 0 || history_replays(fay, t0) < 0 ||
+         history_typed(fay, t0) < 0 || history_themes() < 0 ? -1 : 0;
+    hconn_close(fay);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- main */
 
 static int
@@ -584,7 +828,7 @@ scenario(void)
     if (rc == 0)
         rc = step_restart() < 0 || screenshot("check_browser.png") < 0 ||
              step_phone() < 0 || step_themes() < 0 ||
-             step_nick_retry() < 0 ? -1 : 0;
+             step_nick_retry() < 0 || step_history() < 0 ? -1 : 0;
     return rc;
 }
 
