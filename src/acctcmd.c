@@ -27,6 +27,7 @@
 #include "session.h"
 #include "storethr.h"
 #include "worker.h"
+#include "wreplay.h"
 #include "xmalloc.h"
 
 #define BANS_SHOWN 100              /* /bans lists at most this many */
@@ -494,6 +495,7 @@ logged_in(struct session *s, const char *name, int oper)
     c->oper = oper ? 1 : 0;
     session_notice(s, "logged in as %s%s", name,
                    oper ? " (operator)" : "");
+    wreplay_missed(s);
     if (proto_nick_equal(c->nick, name)) {
         if (strcmp(c->nick, name) != 0)
             command_rename(s, name);

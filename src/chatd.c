@@ -50,6 +50,7 @@
 #include "acctadd.h"
 #include "store.h"
 #include "storethr.h"
+#include "history.h"
 
 #define FD_RESERVE 32           /* descriptors kept for everything else */
 
@@ -186,6 +187,7 @@ make_conf(const struct settings *s, int nworkers, char *err, size_t errlen)
     c->rate = s->rate;
     c->burst = s->burst;
     c->login_required = s->login_required;
+    c->history = s->history;
     c->nmotd = command_motd(motd, &c->motd);
     free(motd);
     return c;
@@ -436,7 +438,33 @@ open_store(struct chatd *d)
         daemon_pidfile_remove();
         exit(2);
     }
-    log_warnx("%s: running without accounts", err);
+    log_warnx("%s: running without accounts and stored history", err);
+}
+
+/*
+ * Open the history store beside the accounts (state-dir, not clustered:
+ * a cluster's history is each node's memory) and start its thread.  If
+ * it cannot, say so and go on with history in memory only.
+ */
+static void
+open_history(struct chatd *d)
+{
+    struct settings *s = &d->s;
+    struct histstore *h;
+    char err[1024];
+
+    if (d->store == NULL || s->cluster_url != NULL || s->history_keep == 0)
+        return;
+    if (hist_sqlite_open(s->state_dir, &h, err, sizeof(err)) < 0) {
+        log_warnx("%s: history is kept in memory only", err);
+        return;
+    }
+    if (history_start(h, s->history_keep) < 0) {
+        h->ops->close(h);
+        return;
+    }
+    log_info("history in %s/history.db, %ld lines per room", s->state_dir,
+             s->history_keep);
 }
 
 /*
@@ -449,13 +477,15 @@ start_serving(struct chatd *d)
     struct settings *s = &d->s;
     char err[512];
 
-    hub_init(s->workers, s->max_clients, s->history);
+    long ring = history_enabled() ? 0 : s->history;   /* stored: none */
+
+    hub_init(s->workers, s->max_clients, ring);
     if (hub_set_rooms(&(struct hub_rooms_conf){
                           .deflt = s->default_room, .permanent = s->rooms,
                           .max_rooms = s->max_rooms,
                           .max_joins = s->max_joins,
                           .announce_limit = s->announce_limit,
-                          .history = s->history }, err, sizeof(err)) < 0)
+                          .history = ring }, err, sizeof(err)) < 0)
         refuse(2, err);
     if (s->cluster_url) {
         d->cc.port = d->port > 0 ? d->port : d->tls_port > 0 ?
@@ -539,6 +569,7 @@ start(struct chatd *d)
                   "privileges after opening the listeners");
     }
     open_store(d);
+    open_history(d);
     start_serving(d);
 }
 
@@ -553,7 +584,9 @@ stop(struct chatd *d)
     web_stop();
     cluster_stop();
     hub_shutdown();
+    history_quiet();            /* no more answers: the workers stop */
     worker_pool_stop();
+    history_stop();             /* after the workers' last marks */
     addrlimit_free();
     hub_destroy();
     daemon_pidfile_remove();

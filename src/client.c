@@ -273,7 +273,8 @@ client_flush(struct client *c, struct sendlog *log, uint64_t *lines,
             i++;
         }
         niov += gather_replies(c, iov + niov, CLIENT_IOV - niov, &total);
-        for (; i < log->head && niov < CLIENT_IOV; i++) {
+        /* Live lines wait while a replay is on its way (wreplay.c). */
+        for (; !c->replaying && i < log->head && niov < CLIENT_IOV; i++) {
             struct sendlog_entry *e = sendlog_at(log, i);
             if (!relevant(c, e, i))
                 continue;

@@ -64,6 +64,13 @@ struct client {
     unsigned          storing:1;    /* waits for the store thread's
                                        answer (/login, /nick...) */
     unsigned          oper:1;       /* logged in to an operator account */
+    unsigned          replay_wait:1;/* waits for the history thread's
+                                       replay; reads nothing meanwhile */
+    unsigned          replaying:1;  /* a replay is on its way: no live
+                                       lines until its frame is sent */
+    uint64_t          replay_id;    /* the replay waited for */
+    int64_t           replay_due;   /* clock_ms(): then it gives up */
+    struct client    *rprev, *rnext;/* the worker's waiting list */
     char              account[PROTO_NICK_MAX + 1];  /* logged in to, or
                                        "" */
     const char       *closing;      /* reason, once marked for close */

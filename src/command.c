@@ -22,6 +22,7 @@
 #include "proto.h"
 #include "session.h"
 #include "worker.h"
+#include "wreplay.h"
 #include "wrooms.h"
 #include "xmalloc.h"
 
@@ -29,31 +30,14 @@
  * cut a longer one anywhere, even inside a UTF-8 character. */
 #define COMMAND_MOTD_LINE_MAX 1000
 
-/*
- * Greet a client that has just joined: its nickname and how many are
- * online, then, as it reads, the MOTD (one notice per line) and the
- * default room's history, framed (wel's references are taken over).
- */
-void
-command_welcome(struct session *s, struct hub_welcome *wel)
+/* The MOTD and the history from memory, as the client reads. */
+static void
+welcome_feed(struct session *s, struct hub_welcome *wel)
 {
     const struct worker_conf *conf = session_conf(s);
-    size_t online = wel->online + cluster_remote_count();
     struct msg **v = NULL;
     struct feed *f;
 
-    session_notice(s, "welcome to chatd, %s! %zu user%s online; "
-                   "/help lists the commands", wel->nick, online,
-                   online == 1 ? "" : "s");
-    if (cluster_enabled() && !cluster_link_up()) {
-        session_notice(s, "%s", CLUSTER_DOWN_TEXT);
-        cluster_told_down();
-    }
-    if (conf->nmotd + wel->nhistory == 0) {
-        free(wel->history);
-        free(wel->history_times);
-        return;
-    }
     if (conf->nmotd > 0) {
         v = xmalloc(conf->nmotd * sizeof(*v));
         for (size_t i = 0; i < conf->nmotd; i++) {
@@ -70,6 +54,35 @@ command_welcome(struct session *s, struct hub_welcome *wel)
         free(wel->history_times);
     }
     session_feed(s, f);
+}
+
+/*
+ * Greet a client that has just joined: its nickname and how many are
+ * online, then, as it reads, the MOTD (one notice per line) and the
+ * default room's history, framed (wel's references are taken over).
+ */
+void
+command_welcome(struct session *s, struct hub_welcome *wel)
+{
+    const struct worker_conf *conf = session_conf(s);
+    size_t online = wel->online + cluster_remote_count();
+
+    session_notice(s, "welcome to chatd, %s! %zu user%s online; "
+                   "/help lists the commands", wel->nick, online,
+                   online == 1 ? "" : "s");
+    if (cluster_enabled() && !cluster_link_up()) {
+        session_notice(s, "%s", CLUSTER_DOWN_TEXT);
+        cluster_told_down();
+    }
+    if (conf->nmotd + wel->nhistory > 0)
+        welcome_feed(s, wel);
+    else {
+        free(wel->history);
+        free(wel->history_times);
+    }
+    /* With stored history, the replay comes from the history thread. */
+    wreplay_ask(s, wel->room_name, wel->join_seq, (size_t)conf->history, 0,
+                WREPLAY_QUIET);
 }
 
 /*

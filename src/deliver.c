@@ -21,6 +21,7 @@
 #include "session.h"
 #include "storethr.h"
 #include "worker_int.h"
+#include "wreplay.h"
 #include "wrooms.h"
 
 /* The cluster's answer to a nickname claim (see command_claimed()). */
@@ -182,6 +183,9 @@ worker_drain(struct worker *w)
             break;
         case MBOX_STORE:
             store_answered(w, e);
+            break;
+        case MBOX_HISTORY:
+            wreplay_answered(w, e);
             break;
         }
     }

@@ -105,16 +105,29 @@ feed_rooms(void)
  * Follow list feed f's lines with a framed replay of room's history: n
  * references v (oldest first) sent at times t (both arrays and the
  * references are given away).  n may be 0: the frame says "0 lines".
+ * Returns 0, or -1 (nothing taken) if f is not a list feed or already
+ * has a replay.
  */
-void
+int
 feed_add_history(struct feed *f, const char *room, struct msg **v,
                  int64_t *t, size_t n)
 {
+    if (f->kind != FEED_LIST || f->hphase != HIST_NONE)
+        return -1;
     snprintf(f->hroom, sizeof(f->hroom), "%s", room);
     f->hv = v;
     f->ht = t;
     f->hn = n;
     f->hphase = HIST_HEAD;
+    return 0;
+}
+
+/* Does f send a replay?  (Its client's live lines wait for its end.) */
+int
+feed_has_history(const struct feed *f)
+{
+    return f != NULL && f->kind == FEED_LIST && f->hphase != HIST_NONE &&
+           f->hphase != HIST_DONE;
 }
 
 void

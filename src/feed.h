@@ -15,8 +15,9 @@ struct client;
 struct msg;
 
 struct feed *feed_list(struct msg **v, size_t n);
-void feed_add_history(struct feed *f, const char *room, struct msg **v,
+int  feed_add_history(struct feed *f, const char *room, struct msg **v,
                       int64_t *t, size_t n);
+int  feed_has_history(const struct feed *f);
 struct feed *feed_who(uint32_t room, int is_default, const char *name,
                       size_t members);
 struct feed *feed_rooms(void);

@@ -38,6 +38,7 @@
 #include <time.h>
 
 #include "clwire.h"
+#include "history.h"
 #include "hub_int.h"
 #include "log.h"
 #include "msg.h"
@@ -459,8 +460,11 @@ number(struct mbox_entry *e)
                                          hub.announce_limit)))
         return -1;
     e->seq = hub.seq++;
-    if (e->history && r != NULL)
-        rooms_remember(r, e->msg, (int64_t)time(NULL));
+    if (e->history && r != NULL) {
+        int64_t when = (int64_t)time(NULL);
+        rooms_remember(r, e->msg, when);
+        history_keep(r->fold, e->msg, e->seq, when);
+    }
     for (int w = 0; w < hub.nworkers; w++)
         n += r == NULL || r->per_worker[w] > 0;
     if (n == 0)
@@ -538,6 +542,19 @@ hub_inject(struct mbox_vec *v, void (*fill)(void *arg, struct mbox_vec *v),
     if (v->len > 0)
         publish_locked(v, -1);
     pthread_mutex_unlock(&hub.lock);
+}
+
+/* The sequence number the next broadcast will have: every line numbered
+ * so far is before it.  Any thread. */
+uint64_t
+hub_seq(void)
+{
+    uint64_t seq;
+
+    pthread_mutex_lock(&hub.lock);
+    seq = hub.seq;
+    pthread_mutex_unlock(&hub.lock);
+    return seq;
 }
 
 /*

@@ -137,5 +137,6 @@ void hub_each_room(void (*fn)(void *arg, const struct hub_joined *j,
 void hub_default_room(char name[PROTO_ROOM_MAX + 1]);
 int  hub_room_set_topic(uint32_t room, const char *topic, int if_none);
 void hub_post(const struct mbox_entry *e);
+uint64_t hub_seq(void);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "history.h"
 #include "log.h"
 #include "mbox.h"
 #include "msg.h"
@@ -70,6 +71,8 @@ mbox_vec_free(struct mbox_vec *vec)
     for (size_t i = 0; i < vec->len; i++) {
         msg_unref(vec->v[i].msg);
         msg_unref(vec->v[i].wire);
+        if (vec->v[i].kind == MBOX_HISTORY)
+            history_answer_free(vec->v[i].hist);
     }
     free(vec->v);
     memset(vec, 0, sizeof(*vec));

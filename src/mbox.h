@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct hist_answer;
 struct msg;
 struct worker_conf;
 
@@ -30,9 +31,11 @@ enum mbox_kind {
     MBOX_STOP,          /* shut down: flush and close every client */
     MBOX_CONF,          /* switch to conf (SIGHUP) */
     MBOX_CLAIM,         /* cluster: answer to client `to`'s nick claim */
-    MBOX_STORE          /* accounts: the store thread's answer to client
+    MBOX_STORE,         /* accounts: the store thread's answer to client
                            `to`, or a worker's hand-off (op says which:
                            a STORE_OP_* of storethr.h) */
+    MBOX_HISTORY        /* the history thread's replay (hist) for
+                           client `to` */
 };
 
 struct mbox_entry {
@@ -55,6 +58,7 @@ struct mbox_entry {
     uint64_t       back;        /* store: the client waiting for an
                                    eviction, on worker back_worker */
     int            back_worker;
+    struct hist_answer *hist;   /* MBOX_HISTORY: given away */
     struct msg    *wire;        /* outbox only: what to relay to the
                                    cluster, or NULL (one reference) */
 };

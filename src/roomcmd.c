@@ -23,6 +23,7 @@
 #include "proto.h"
 #include "session.h"
 #include "worker.h"
+#include "wreplay.h"
 #include "wrooms.h"
 
 #define CLUSTER_PART_TEXT \
@@ -94,6 +95,9 @@ roomcmd_join(struct session *s, const char *name)
     } else {
         free(j.history);
         free(j.history_times);
+        /* Stored: the last lines, or what a logged-in user missed. */
+        wreplay_ask(s, j.name, j.join_seq,
+                    (size_t)session_conf(s)->history, 1, WREPLAY_QUIET);
     }
 }
 
@@ -114,6 +118,9 @@ roomcmd_history(struct session *s, const char *count)
     /* Publish what this worker's clients said before (this client's
      * lines in the same read too), so that the replay has them. */
     hub_publish(session_outbox(s), session_worker(s));
+    if (wreplay_ask(s, c->rooms[c->current]->name, hub_seq(), max, 0,
+                    WREPLAY_FRAMED))
+        return;                     /* stored: the history thread's */
     if (hub_room_history(c->rooms[c->current]->id, max, &j) < 0) {
         session_error(s, "no such room: %s", c->rooms[c->current]->name);
         return;
@@ -150,6 +157,7 @@ roomcmd_part(struct session *s, const char *name, const char *reason)
     if (hub_room_part(c->user, c->rooms[i]->id, clean,
                       session_outbox(s)) < 0)
         return;
+    wreplay_left(c, room);
     session_leave(s, (size_t)i);
     session_notice(s, "you left %s", room);
 }

@@ -99,6 +99,8 @@ session_feed(struct session *s, struct feed *f)
         return;
     }
     s->c->feed = f;
+    if (feed_has_history(f))
+        s->c->replaying = 1;
     worker_mark_dirty(s->w, s->c);
 }
 

@@ -252,6 +252,9 @@ const struct settings_key settings_keys[] = {
     { "state-dir", 0, SET_STR, 0, 0, OFF(state_dir), 0, "DIR",
       "keep accounts, bans and mutes in DIR/chatd.db\n"
       "(default: none, nothing is kept)", NULL },
+    { "history-keep", 0, SET_INT, 0, 1000000, OFF(history_keep), 0, "N",
+      "public lines kept per room in DIR/history.db,\n0 to keep none "
+      "(default 10000)", NULL },
     { "registration", 0, SET_STR, 0, 0, OFF(registration), 0, "MODE",
       "open or closed: may users /register nicknames\n(default open)",
       registration_check },
@@ -309,6 +312,7 @@ settings_defaults(struct settings *s)
     s->announce_limit = HUB_ANNOUNCE_LIMIT;
     s->registration = "open";
     s->login_delay = 1000;
+    s->history_keep = 10000;
     s->max_per_address = 16;
     s->connect_rate = "30/min";
     s->exempt = "127.0.0.0/8 ::1";

@@ -57,6 +57,7 @@ struct settings {
     long        max_joins;
     long        announce_limit;
     const char *state_dir;          /* NULL: no accounts, memory only */
+    long        history_keep;       /* lines stored per room; 0: none */
     const char *registration;       /* "open" or "closed" */
     int         login_required;
     const char *opers;              /* space-separated account names */

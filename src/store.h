@@ -72,6 +72,8 @@ struct store {
 
 int store_sqlite_open(const char *dir, struct store **out, char *err,
                       size_t errlen);
+int store_sqlite_path(const char *dir, const char *file, char *path,
+                      size_t pathlen, char *err, size_t errlen);
 int store_redis_open(const char *url, const char *prefix,
                      struct store **out, char *err, size_t errlen);
 

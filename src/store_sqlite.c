@@ -309,6 +309,24 @@ prepare_file(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * DIR/FILE ready for SQLite to open: the directory made 0700 if missing,
+ * the file 0600.  path gets DIR/FILE.  0, or -1 with err set.  For the
+ * account store and the history store (hist_sqlite.c).
+ */
+int
+store_sqlite_path(const char *dir, const char *file, char *path,
+                  size_t pathlen, char *err, size_t errlen)
+{
+    if (prepare_dir(dir, err, errlen) < 0)
+        return -1;
+    if ((size_t)snprintf(path, pathlen, "%s/%s", dir, file) >= pathlen) {
+        snprintf(err, errlen, "state-dir %s: path too long", dir);
+        return -1;
+    }
+    return prepare_file(path, err, errlen);
+}
+
 /* The schema: made in a new file, checked in an old one.  Reads
  * user_version before writing anything.  A STORE_* code. */
 static int
@@ -355,10 +373,8 @@ store_sqlite_open(const char *dir, struct store **out, char *err,
     struct sq *s;
     int rc;
 
-    if (prepare_dir(dir, err, errlen) < 0)
-        return STORE_UNUSABLE;
-    snprintf(path, sizeof(path), "%s/%s", dir, DB_FILE);
-    if (prepare_file(path, err, errlen) < 0)
+    if (store_sqlite_path(dir, DB_FILE, path, sizeof(path), err,
+                          errlen) < 0)
         return STORE_UNUSABLE;
     s = xcalloc(1, sizeof(*s));
     s->st.ops = &sq_ops;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cluster.h"
+#include "history.h"
 #include "hub.h"
 #include "transport.h"
 #include "webmetrics.h"
@@ -134,6 +135,12 @@ webmetrics_text(size_t *len, size_t web_conns)
         "Bytes sent to clients.", t.bytes_out);
     one(&b, "chatd_slow_clients_cut_total", "counter",
         "Clients cut off for falling behind (sendq).", t.slow);
+    one(&b, "chatd_history_stored_total", "counter",
+        "Room lines written to the history store.",
+        (unsigned long)history_stored());
+    one(&b, "chatd_history_dropped_total", "counter",
+        "Room lines not stored: the history store was behind or failed.",
+        (unsigned long)history_dropped());
     one(&b, "chatd_web_connections", "gauge",
         "HTTP connections not upgraded (yet).", web_conns);
     cluster(&b);

@@ -45,6 +45,7 @@
 #include "session.h"
 #include "transport.h"
 #include "worker_int.h"
+#include "wreplay.h"
 #include "xmalloc.h"
 
 #define WORKER_EVENTS       256
@@ -158,6 +159,7 @@ static int
 can_run(const struct worker *w, const struct client *c)
 {
     return !c->closing && !c->claiming && !c->storing && c->feed == NULL &&
+           !c->replay_wait &&
            !w->stopping && c->rq_bytes < reply_low(w);
 }
 
@@ -176,6 +178,8 @@ feed_step(struct worker *w, struct client *c)
         return;
     feed_free(c->feed);
     c->feed = NULL;
+    if (!c->replay_wait)
+        c->replaying = 0;       /* its live lines go on */
     c->wake_ms = 0;
     throttle(w, c);
 }
@@ -292,6 +296,8 @@ finish_client(struct worker *w, struct client *c)
         log_info("client %llu (%s) %s left: %s", (unsigned long long)c->id,
                  c->addr, c->nick, c->closing);
     }
+    wreplay_forget(w, c);
+    wreplay_left_all(c);
     if (c->user) {
         hub_leave(c->user, c->closing, &w->outbox);
         cluster_release(c->nick);
@@ -392,6 +398,13 @@ serve_throttled(struct worker *w, int64_t now)
             worker_run_lines(w, c, now);
         }
     }
+}
+
+/* The sooner of two epoll timeouts (-1: none). */
+static int
+min_timeout(int a, int b)
+{
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
 }
 
 /* Milliseconds until a throttled client's next token is due (-1: none).
@@ -515,6 +528,7 @@ worker_start_stopping(struct worker *w)
     w->stopping = 1;
     w->stop_deadline = clock_ms() + WORKER_STOP_MS;
     workq_close(&w->q);     /* no more sockets; queued ones are refused */
+    wreplay_expire(w, INT64_MAX);   /* no replay will come now */
     for (struct client *c = w->clients.first; c; c = c->next) {
         c->reading = 0;
         update_events(w, c);
@@ -615,8 +629,11 @@ worker_main(void *arg)
                 mbox_clear(&w->mb); /* before the queue and mailbox */
         }
         serve_throttled(w, now);
+        wreplay_expire(w, now);
         settle(w);
-        timeout = throttle_timeout(w, clock_ms());
+        now = clock_ms();
+        timeout = min_timeout(throttle_timeout(w, now),
+                              wreplay_timeout(w, now));
         if (w->stopping) {
             if (stop_done(w, now))
                 break;

@@ -29,6 +29,7 @@ struct worker_conf {
     long        rate;
     long        burst;
     int         login_required; /* only logged-in users may talk */
+    long        history;        /* lines replayed on joining a room */
     struct msg **motd;          /* the MOTD's notices, formatted once */
     size_t      nmotd;
 };

@@ -50,6 +50,9 @@ struct worker {
                                            read again after a feed */
     struct client      *flushq;         /* clients with replies */
     struct client      *closeq;         /* clients to close */
+    struct client      *rwait_first;    /* waiting for a replay, in */
+    struct client      *rwait_last;     /* the order they asked */
+    uint64_t            replay_ids;     /* the last replay asked */
     int                 flush_all;      /* broadcasts logged */
     int                 stopping;
     int64_t             stop_deadline;
