@@ -22,6 +22,7 @@
 
 #include "histstore.h"
 #include "msg.h"
+#include "sqlrun.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -71,20 +72,14 @@ struct hsq {
 static int
 fail(struct hsq *s, const char *what)
 {
-    snprintf(s->h.err, sizeof(s->h.err), "history: %s: %s", what,
-             sqlite3_errmsg(s->db));
-    return -1;
+    return sqlrun_fail(s->db, s->h.err, sizeof(s->h.err), what);
 }
 
 /* Run q to its end; 0, or -1 with the error noted. */
 static int
 done(struct hsq *s, sqlite3_stmt *q, const char *what)
 {
-    int rc = sqlite3_step(q);
-
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
-    return rc == SQLITE_DONE ? 0 : fail(s, what);
+    return sqlrun_done(s->db, q, s->h.err, sizeof(s->h.err), what);
 }
 
 static void

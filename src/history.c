@@ -217,8 +217,10 @@ replay(const struct hist_req *r)
         missed.has_after = 1;
         rc = hs.st->ops->select(hs.st, &missed, &a->rows);
     }
-    if (rc >= 0 && a->rows.n == 0)
+    if (rc >= 0 && a->rows.n == 0) {
+        hist_rows_free(&a->rows);       /* nothing missed: the last */
         rc = hs.st->ops->select(hs.st, &q, &a->rows);
+    }
     if (rc < 0) {
         a->failed = 1;
         log_warnx("%s", hs.st->err);

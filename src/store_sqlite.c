@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sqlrun.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -85,20 +86,14 @@ sq_close(struct store *st)
 static int
 sq_fail(struct sq *s, const char *what)
 {
-    snprintf(s->st.err, sizeof(s->st.err), "%s: %s", what,
-             sqlite3_errmsg(s->db));
-    return -1;
+    return sqlrun_fail(s->db, s->st.err, sizeof(s->st.err), what);
 }
 
 /* Run a prepared statement to its end (no rows wanted); 0 or -1. */
 static int
 sq_done(struct sq *s, sqlite3_stmt *q, const char *what)
 {
-    int rc = sqlite3_step(q);
-
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
-    return rc == SQLITE_DONE ? 0 : sq_fail(s, what);
+    return sqlrun_done(s->db, q, s->st.err, sizeof(s->st.err), what);
 }
 
 static void
